@@ -1,0 +1,42 @@
+# buttctl — `make run` opens the console on this machine's Docker engine;
+# `make test` installs what the tests need and runs them all.
+SHELL := /bin/bash
+GO ?= go
+PKG := github.com/buttctl/buttctl
+BIN := bin/buttctl
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
+# Debian packages the tests drive for real.
+TEST_DEBS := openssh-server tmux
+
+.PHONY: build test test-deps lint bench run clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
+
+# test-deps installs, with apt-get, the Debian packages the tests need and this machine lacks.
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: test-deps
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./... || echo "staticcheck unavailable or failed (see above)"
+
+bench: test-deps build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+run: build
+	./$(BIN) status
+
+clean:
+	rm -rf bin

@@ -1,0 +1,82 @@
+// Package cmdutil holds what every buttctl command shares: the Factory of
+// lazily built dependencies, typed errors and their exit codes, flag helpers.
+package cmdutil
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
+	"github.com/buttctl/buttctl/inventory"
+)
+
+// EnvInventory names the environment variable that points at the inventory.
+const EnvInventory = "BUTTCTL_INVENTORY"
+
+// Factory builds what commands need, lazily, once per invocation.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	// InventoryFlag is the value of -i/--inventory ("" when not given).
+	InventoryFlag string
+	// Version information stamped at build time.
+	Version, Commit string
+
+	// Inventory loads the inventory the user pointed at.
+	Inventory func() (*inventory.Inventory, error)
+}
+
+// New returns the Factory for a real invocation.
+func New(version, commit string) *Factory {
+	f := &Factory{IOStreams: iostreams.System(), Version: version, Commit: commit}
+	var (
+		inv  *inventory.Inventory
+		err  error
+		done bool
+	)
+	f.Inventory = func() (*inventory.Inventory, error) {
+		if !done {
+			inv, err = inventory.Load(f.InventoryPath())
+			done = true
+		}
+		return inv, err
+	}
+	return f
+}
+
+// InventoryPath resolves the inventory file: -i, then $BUTTCTL_INVENTORY,
+// then ./buttctl.yaml if it exists, then $XDG_CONFIG_HOME/buttctl/buttctl.yaml.
+func (f *Factory) InventoryPath() string {
+	if f.InventoryFlag != "" {
+		return f.InventoryFlag
+	}
+	if p := os.Getenv(EnvInventory); p != "" {
+		return p
+	}
+	if _, err := os.Stat("buttctl.yaml"); err == nil {
+		return "buttctl.yaml"
+	}
+	return filepath.Join(ConfigDir(), "buttctl.yaml")
+}
+
+// ConfigDir is buttctl's directory under the XDG config home.
+func ConfigDir() string {
+	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "buttctl")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".config", "buttctl")
+	}
+	return "."
+}
+
+// StateDir is where buttctl keeps local state (identity backups, audit log),
+// under the XDG state home. It is created 0700 by whoever writes to it.
+func StateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "buttctl")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "buttctl")
+	}
+	return "."
+}
