@@ -77,6 +77,9 @@ func Build(inv *inventory.Inventory, pub inventory.Pub) (Spec, error) {
 	if !dockerName.MatchString(pub.Name) {
 		return fail("the name can't name a container: use letters, digits, '.', '_' and '-', starting with a letter or digit")
 	}
+	if pub.Hub == "" {
+		return fail("no hub: set the pub's hub in the inventory")
+	}
 	hub, ok := inv.Hub(pub.Hub)
 	if !ok {
 		return fail("hub %q is not in the inventory", pub.Hub)
@@ -90,7 +93,7 @@ func Build(inv *inventory.Inventory, pub inventory.Pub) (Spec, error) {
 	if _, _, err := restartPolicy(pub.Restart); err != nil {
 		return fail("%v", err)
 	}
-	prof := Profile(inv, pub.Image)
+	prof := inv.ImageProfile(pub.Image)
 	public := pub.Host
 	if public == "" {
 		public = hub.Address
@@ -123,7 +126,7 @@ func Build(inv *inventory.Inventory, pub inventory.Pub) (Spec, error) {
 	}
 	if !pub.Health.IsZero() {
 		h := pub.Health
-		h.Test = healthTest(h.Test)
+		h.Test = slices.Clone(h.Test)
 		s.Health = &h
 	}
 	s.Labels[engine.LabelSpec] = Hash(s)
@@ -170,17 +173,4 @@ func restartPolicy(p string) (name string, maxRetries int, err error) {
 		}
 	}
 	return "", 0, fmt.Errorf("restart policy %q is not one of no, always, unless-stopped, on-failure[:N]", p)
-}
-
-// healthTest writes a health check's test the way Docker wants it: an argv
-// is run directly (CMD), unless it already says NONE, CMD or CMD-SHELL.
-func healthTest(test []string) []string {
-	if len(test) == 0 {
-		return nil
-	}
-	switch test[0] {
-	case "NONE", "CMD", "CMD-SHELL":
-		return slices.Clone(test)
-	}
-	return append([]string{"CMD"}, test...)
 }

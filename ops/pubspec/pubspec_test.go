@@ -20,10 +20,10 @@ hubs:
 pubs:
   - {name: scuttle-1, hub: hub-1, host: pub1.example.org}
   - {name: scuttle-2, hub: hub-1, port: 8010, memory: 1g, restart: "on-failure:5",
-     health: {test: [sbot, whoami], interval: 30s, timeout: 5s, retries: 3, start_period: 1m},
+     health: {test: [CMD, sbot, whoami], interval: 30s, timeout: 5s, retries: 3, start_period: 1m},
      env: {ssb_host: override.example.org, DEBUG: "1"}}
   - {name: home, hub: local}
-  - {name: gopub, hub: hub-1, image: "example/go-sbot:v2"}
+  - {name: gopub, hub: hub-1, port: 8009, image: "example/go-sbot:v2"}
 `
 
 func load(t *testing.T) *inventory.Inventory {
@@ -174,24 +174,5 @@ func TestBuildRejects(t *testing.T) {
 		if _, err := pubspec.Build(inv, bad); err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("want %q, got %v", want, err)
 		}
-	}
-}
-
-func TestProfile(t *testing.T) {
-	inv := load(t)
-	for image, want := range map[string]string{
-		"ahdinosaur/ssb-pub":               "/home/node/.ssb ssb_host [sbot whoami] [sbot invite.create {uses}]",
-		"buttctl/testpub:latest":           "/home/node/.ssb ssb_host [sbot whoami] [sbot invite.create {uses}]",
-		"example/go-sbot:v2":               "/data GOSBOT_HOST [gosbot whoami] [sbot invite.create {uses}]",
-		"registry:5000/unknown@sha256:abc": "/home/node/.ssb ssb_host [sbot whoami] [sbot invite.create {uses}]",
-	} {
-		p := pubspec.Profile(inv, image)
-		got := strings.Join([]string{p.DataDir, p.HostEnv, "[" + strings.Join(p.Whoami, " ") + "]", "[" + strings.Join(p.Invite, " ") + "]"}, " ")
-		if got != want {
-			t.Errorf("Profile(%s) = %s; want %s", image, got, want)
-		}
-	}
-	if r := pubspec.Repository("registry:5000/x/y:1.2@sha256:abc"); r != "registry:5000/x/y" {
-		t.Errorf("Repository = %s", r)
 	}
 }
