@@ -35,10 +35,8 @@ func (p *Pool) DialUnix(ctx context.Context, t Target, socketPath string) (net.C
 		if errors.As(err, &oce) {
 			hint := ""
 			switch oce.Reason {
-			case ssh.Prohibited:
-				hint = ": the hub's sshd forbids it (set AllowStreamLocalForwarding yes in its sshd_config)"
-			case ssh.ConnectionFailed:
-				hint = fmt.Sprintf(": the socket is missing or %s may not open it", r.target().user)
+			case ssh.Prohibited, ssh.ConnectionFailed:
+				hint = fmt.Sprintf(" (the socket is missing, %s may not open it, or the hub's sshd forbids it: AllowStreamLocalForwarding yes)", r.target().user)
 			}
 			return nil, fmt.Errorf("%s: ssh: dial unix %s: %s%s", name, socketPath, oce.Message, hint)
 		}

@@ -287,15 +287,22 @@ func (p *Pool) dialRoute(ctx context.Context, r route) (*ssh.Client, error) {
 	h := r.target()
 	var netConn net.Conn
 	if len(r) > 1 {
-		via, err := p.client(ctx, r[:len(r)-1])
-		if err != nil {
-			return nil, err
-		}
-		dctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout)
-		netConn, err = via.client.DialContext(dctx, "tcp", h.addr())
-		cancel()
-		if err != nil {
-			return nil, &ConnectError{Target: h.name, Addr: h.addr(), Err: fmt.Errorf("via %s: dial %s: %w", r[len(r)-2].alias, h.addr(), err)}
+		jump := r[len(r)-2]
+		for attempt := 0; ; attempt++ {
+			via, err := p.client(ctx, r[:len(r)-1])
+			if err != nil {
+				return nil, err
+			}
+			dctx, cancel := context.WithTimeout(ctx, p.opts.DialTimeout)
+			netConn, err = via.client.DialContext(dctx, "tcp", h.addr())
+			cancel()
+			if err == nil {
+				break
+			}
+			if ctx.Err() == nil && p.broken(via, err) && attempt == 0 {
+				continue // the bastion's pooled connection was dead: redial it
+			}
+			return nil, &ConnectError{Target: h.name, Addr: h.addr(), Err: fmt.Errorf("through jump host %s: dial %s: %w", jump.alias, h.addr(), err)}
 		}
 	}
 

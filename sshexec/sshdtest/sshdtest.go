@@ -41,6 +41,7 @@ type Key struct {
 	Path    string // private key, 0600, OpenSSH format
 	PubPath string // Path + ".pub"
 	Signer  ssh.Signer
+	private any
 }
 
 // AuthorizedKey is the key's authorized_keys line.
@@ -69,7 +70,7 @@ func NewKey(t testing.TB, dir, name, passphrase string) *Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &Key{Path: filepath.Join(dir, name), PubPath: filepath.Join(dir, name+".pub"), Signer: signer}
+	k := &Key{Path: filepath.Join(dir, name), PubPath: filepath.Join(dir, name+".pub"), Signer: signer, private: priv}
 	if err := os.WriteFile(k.Path, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -546,4 +547,18 @@ func (s *Server) Accepted() int {
 		return 0
 	}
 	return strings.Count(string(b), "Accepted publickey")
+}
+
+// MarshalPrivate returns k's private key in OpenSSH format, unencrypted.
+func MarshalPrivate(t testing.TB, k *Key) []byte {
+	t.Helper()
+	priv, ok := k.private.(ed25519.PrivateKey)
+	if !ok {
+		t.Fatal("sshdtest: key has no private part")
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "sshdtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(block)
 }
