@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"syscall"
@@ -82,16 +83,15 @@ func (e *Engine) unreachable(de *dialError, err error) error {
 	if de != nil {
 		cause = de.err
 	}
-	// The dialer's own error may already name the hub.
+	// The dialer's own error may already name the hub. Through SSH, sshexec
+	// explains its failures itself; a local socket gets a hint here.
 	text := strings.TrimPrefix(cause.Error(), e.hub+": ")
 	hint := ""
+	var op *net.OpError
 	switch {
-	case errors.Is(cause, os.ErrPermission) || strings.Contains(text, "permission denied"):
-		hint = "the user has no access to the Docker socket: add it to the docker group on the hub, or set docker_socket"
-	case strings.Contains(text, "administratively prohibited"):
-		hint = "the hub's sshd forbids forwarding to Unix sockets: set AllowStreamLocalForwarding yes in its sshd_config"
-	case strings.Contains(text, "open failed") || strings.Contains(text, "connect failed"):
-		hint = "sshd could not open the socket: check that dockerd runs on the hub, that docker_socket is right and that the SSH user is in the docker group"
+	case !errors.As(cause, &op) || op.Net != "unix":
+	case errors.Is(cause, os.ErrPermission):
+		hint = "the user has no access to the Docker socket: add it to the docker group, or set docker_socket"
 	case errors.Is(cause, os.ErrNotExist) || errors.Is(cause, syscall.ECONNREFUSED):
 		hint = "is dockerd running, and is docker_socket right?"
 	}

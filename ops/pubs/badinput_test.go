@@ -16,6 +16,7 @@ import (
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/internal/standin"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/sshexec/sshdtest"
 )
 
 func TestUnknownPub(t *testing.T) {
@@ -186,4 +187,26 @@ func TestUnlabelledContainersAreUntouched(t *testing.T) {
 			t.Errorf("hostile container %s touched: %v %+v", id, err, got.Container.State)
 		}
 	}
+}
+
+func TestPubOnAnUnreachableSSHHub(t *testing.T) {
+	needDocker(t)
+	t.Run("sshd down", func(t *testing.T) {
+		srv := sshdtest.Start(t)
+		srv.Stop()
+		s := service(t, sshInventory(t, srv, "  - {name: far, hub: remote}\n"))
+		_, err := s.Start(context.Background(), "far")
+		if err == nil || !strings.HasPrefix(err.Error(), "pub far on remote: Docker engine unreachable at /var/run/docker.sock: ") || !engine.IsUnreachable(err) || strings.Contains(err.Error(), "\n") ||
+			!strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "dockerd") {
+			t.Errorf("start: %v", err)
+		}
+	})
+	t.Run("forwarding forbidden", func(t *testing.T) {
+		srv := sshdtest.Start(t, sshdtest.WithStreamLocalForwarding(false))
+		s := service(t, sshInventory(t, srv, "  - {name: far, hub: remote}\n"))
+		rows, hubErrs := s.List(context.Background(), pubs.ListOptions{})
+		if len(rows) != 1 || rows[0].State != pubs.StateUnreachable || len(hubErrs) != 1 || !strings.Contains(hubErrs[0].Error(), "AllowStreamLocalForwarding yes") {
+			t.Errorf("rows %+v, hub errors %v", rows, hubErrs)
+		}
+	})
 }

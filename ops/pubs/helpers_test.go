@@ -15,9 +15,12 @@ import (
 
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/internal/standin"
 	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubspec"
+	"github.com/buttctl/buttctl/sshexec"
+	"github.com/buttctl/buttctl/sshexec/sshdtest"
 )
 
 const socket = "/var/run/docker.sock"
@@ -70,13 +73,28 @@ func freePort(t *testing.T) int {
 // Docker engine), a hub whose engine does not exist, and extra YAML for pubs.
 func localInventory(t *testing.T, pubsYAML string) *inventory.Inventory {
 	t.Helper()
-	text := fmt.Sprintf(`version: 1
-defaults: {image: %q, health: {interval: 1s, timeout: 3s, retries: 2}}
-hubs:
-  - {name: local, local: true}
+	return parseInventory(t, "", `  - {name: local, local: true}
   - {name: dead, local: true, docker_socket: /nonexistent/buttctl-test/docker.sock}
-pubs:
-%s`, standin.Image, pubsYAML)
+`, pubsYAML)
+}
+
+// sshInventory is an inventory whose hub "remote" is reached through a real
+// OpenSSH sshd on loopback, whose Docker socket is this machine's engine's.
+func sshInventory(t *testing.T, srv *sshdtest.Server, pubsYAML string) *inventory.Inventory {
+	t.Helper()
+	return parseInventory(t,
+		fmt.Sprintf("ssh: {identity_file: %s, known_hosts: %s, config: none}\n", srv.IdentityPath(), srv.KnownHostsPath),
+		fmt.Sprintf("  - {name: remote, address: %s, port: %d, user: %s}\n", srv.IP, srv.Port, srv.User),
+		pubsYAML)
+}
+
+func parseInventory(t *testing.T, sshYAML, hubsYAML, pubsYAML string) *inventory.Inventory {
+	t.Helper()
+	text := fmt.Sprintf(`version: 1
+%sdefaults: {image: %q, health: {interval: 1s, timeout: 3s, retries: 2}}
+hubs:
+%spubs:
+%s`, sshYAML, standin.Image, hubsYAML, pubsYAML)
 	inv, err := inventory.Parse("test.yaml", []byte(text))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
@@ -89,10 +107,12 @@ pubs:
 // the pubs of inv (found by buttctl's labels, removed by id).
 func service(t *testing.T, inv *inventory.Inventory) *pubs.Service {
 	t.Helper()
-	s := pubs.New(inv, pubs.LocalDialer{Inventory: inv})
+	conns := hubconn.New(inv, hubconn.Options{Pool: sshexec.PoolOptions{AgentSocket: sshexec.AgentNone, NoDefaultIdentities: true}})
+	s := pubs.New(inv, conns)
 	api := raw(t)
 	t.Cleanup(func() {
 		s.Close()
+		conns.Close()
 		ctx := context.Background()
 		for _, p := range inv.Pubs {
 			res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+p.Name).Add("label", engine.LabelManaged+"=true")})
@@ -124,7 +144,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // statusOf finds the row of pub in a listing.
 func statusOf(t *testing.T, s *pubs.Service, pub string) pubs.Status {
 	t.Helper()
-	rows, _ := s.List(context.Background(), pubs.ListOptions{Identity: true, Hubs: []string{"local"}})
+	p, _ := s.Inventory().Pub(pub)
+	rows, _ := s.List(context.Background(), pubs.ListOptions{Identity: true, Hubs: []string{p.Hub}})
 	for _, r := range rows {
 		if r.Name == pub {
 			return r

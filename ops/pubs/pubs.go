@@ -19,22 +19,9 @@ import (
 )
 
 // HubDialer opens a connection to a Unix socket on a hub: through the hub's
-// SSH connection, or directly for a local hub.
+// SSH connection, or directly for a local hub. hubconn.Conns is one.
 type HubDialer interface {
 	DialUnix(ctx context.Context, hub, socketPath string) (net.Conn, error)
-}
-
-// LocalDialer reaches the sockets of local hubs only. It serves where no SSH
-// connections are needed.
-type LocalDialer struct{ Inventory *inventory.Inventory }
-
-// DialUnix dials socketPath on this machine if hub is local.
-func (d LocalDialer) DialUnix(ctx context.Context, hub, socketPath string) (net.Conn, error) {
-	if h, ok := d.Inventory.Hub(hub); !ok || !h.Local {
-		return nil, fmt.Errorf("%s: not a local hub, and no SSH connections were given", hub)
-	}
-	var nd net.Dialer
-	return nd.DialContext(ctx, "unix", socketPath)
 }
 
 // Service operates the pubs of one inventory. It keeps one engine client per

@@ -16,21 +16,36 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/internal/standin"
 	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubspec"
+	"github.com/buttctl/buttctl/sshexec/sshdtest"
 )
 
 var ssbID = regexp.MustCompile(`^@[A-Za-z0-9+/]{43}=\.ed25519$`)
 
-// TestPubLifecycleOnTheLocalHub drives one pub through every operation on
-// this machine's real Docker engine, through its local socket.
-func TestPubLifecycleOnTheLocalHub(t *testing.T) {
+// TestPubLifecycle drives one pub through every operation on this machine's
+// real Docker engine: through its local socket (hub "local"), and through a
+// real sshd's streamlocal forwarding (hub "remote").
+func TestPubLifecycle(t *testing.T) {
 	needDocker(t)
-	pub, port := uniq("pt-life"), freePort(t)
-	inv := localInventory(t, fmt.Sprintf("  - {name: %s, hub: local, host: pub.example.org, port: %d}\n", pub, port))
+	t.Run("local", func(t *testing.T) {
+		pub, port := uniq("pt-life"), freePort(t)
+		lifecycle(t, localInventory(t, fmt.Sprintf("  - {name: %s, hub: local, host: pub.example.org, port: %d}\n", pub, port)), pub, port, "pub.example.org")
+	})
+	t.Run("ssh", func(t *testing.T) {
+		srv := sshdtest.Start(t)
+		pub, port := uniq("pt-life"), freePort(t)
+		// No host: the public host is the hub's address.
+		lifecycle(t, sshInventory(t, srv, fmt.Sprintf("  - {name: %s, hub: remote, port: %d}\n", pub, port)), pub, port, srv.IP)
+	})
+}
+
+func lifecycle(t *testing.T, inv *inventory.Inventory, pub string, port int, publicHost string) {
 	s := service(t, inv)
+	hub := inv.Pubs[0].Hub
 	api := raw(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -51,7 +66,7 @@ func TestPubLifecycleOnTheLocalHub(t *testing.T) {
 		st = statusOf(t, s, pub)
 		return st.Health == "healthy" && st.Identity != ""
 	})
-	if st.State != "running" || st.Hub != "local" || st.Port != port || st.Image != standin.Image || st.Drift || st.Orphan || !ssbID.MatchString(st.Identity) {
+	if st.State != "running" || st.Hub != hub || st.Port != port || st.Image != standin.Image || st.Drift || st.Orphan || !ssbID.MatchString(st.Identity) {
 		t.Errorf("status %+v", st)
 	}
 	id, err := s.Whoami(ctx, pub)
@@ -72,7 +87,7 @@ func TestPubLifecycleOnTheLocalHub(t *testing.T) {
 		c.Config.Labels[engine.LabelSpec] != pubspec.Hash(ins.Spec) || ins.SpecHash != pubspec.Hash(ins.Spec) {
 		t.Errorf("name %s labels %v spec hash %s", c.Name, c.Config.Labels, pubspec.Hash(ins.Spec))
 	}
-	mustContain(t, "env", strings.Join(c.Config.Env, " "), "ssb_host=pub.example.org")
+	mustContain(t, "env", strings.Join(c.Config.Env, " "), "ssb_host="+publicHost)
 	if len(c.Mounts) != 1 || c.Mounts[0].Name != "buttctl-pub-"+pub+"-data" || c.Mounts[0].Destination != "/home/node/.ssb" {
 		t.Errorf("mounts %+v", c.Mounts)
 	}
@@ -100,10 +115,10 @@ func TestPubLifecycleOnTheLocalHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(invite, fmt.Sprintf("pub.example.org:%d:%s~", port, id)) || strings.Contains(invite, "[::]") {
+	if !strings.HasPrefix(invite, fmt.Sprintf("%s:%d:%s~", publicHost, port, id)) || strings.Contains(invite, "[::]") {
 		t.Errorf("invite %q", invite)
 	}
-	if _, err := s.Invite(ctx, pub, 0); !errors.Is(err, pubs.ErrBadInput) || !strings.HasPrefix(err.Error(), "pub "+pub+" on local: --uses 0") {
+	if _, err := s.Invite(ctx, pub, 0); !errors.Is(err, pubs.ErrBadInput) || !strings.HasPrefix(err.Error(), "pub "+pub+" on "+hub+": --uses 0") {
 		t.Errorf("invite for 0 uses: %v", err)
 	}
 
@@ -112,7 +127,7 @@ func TestPubLifecycleOnTheLocalHub(t *testing.T) {
 	if err := s.Logs(ctx, pub, pubs.LogsOptions{}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, "logs", out.String(), "sbot: serving "+id+" on :8008 as pub.example.org")
+	mustContain(t, "logs", out.String(), "sbot: serving "+id+" on :8008 as "+publicHost)
 	out.Reset()
 	if err := s.Logs(ctx, pub, pubs.LogsOptions{Grep: regexp.MustCompile(`nothing matches this`)}, &out, &errOut); err != nil || out.Len() != 0 {
 		t.Errorf("grep for nothing: %q, %v", out.String(), err)
@@ -124,7 +139,7 @@ func TestPubLifecycleOnTheLocalHub(t *testing.T) {
 	if err := s.Logs(ctx, pub, pubs.LogsOptions{Since: "2099-01-01"}, &out, &errOut); err != nil || out.Len() != 0 {
 		t.Errorf("logs since the future: %q, %v", out.String(), err)
 	}
-	if err := s.Logs(ctx, pub, pubs.LogsOptions{Since: "yesterday"}, &out, &errOut); !errors.Is(err, pubs.ErrBadInput) || !strings.HasPrefix(err.Error(), "pub "+pub+" on local: --since \"yesterday\" is not") {
+	if err := s.Logs(ctx, pub, pubs.LogsOptions{Since: "yesterday"}, &out, &errOut); !errors.Is(err, pubs.ErrBadInput) || !strings.HasPrefix(err.Error(), "pub "+pub+" on "+hub+": --since \"yesterday\" is not") {
 		t.Errorf("invalid --since: %v", err)
 	}
 
@@ -171,7 +186,7 @@ func TestPubLifecycleOnTheLocalHub(t *testing.T) {
 		t.Fatalf("fault injection: %d %v", code, err)
 	}
 	waitFor(t, "the pub to turn unhealthy", func() bool { return statusOf(t, s, pub).Health == "unhealthy" })
-	if _, err := s.Whoami(ctx, pub); err == nil || !strings.HasPrefix(err.Error(), "pub "+pub+" on local: sbot whoami exited with 1: ") {
+	if _, err := s.Whoami(ctx, pub); err == nil || !strings.HasPrefix(err.Error(), "pub "+pub+" on "+hub+": sbot whoami exited with 1: ") {
 		t.Errorf("whoami of an unhealthy pub: %v", err)
 	}
 	if _, err := s.Exec(ctx, pub, engine.ExecOptions{Cmd: []string{"sbot", "fault", "clear"}}); err != nil {
@@ -221,7 +236,7 @@ func TestPubLifecycleOnTheLocalHub(t *testing.T) {
 	if st := statusOf(t, s, pub); st.State != pubs.StateMissing {
 		t.Errorf("after rm: %+v", st)
 	}
-	if _, err := s.Start(ctx, pub); err == nil || err.Error() != "pub "+pub+" on local: no container (create it with 'buttctl pub create "+pub+"'): not found" {
+	if _, err := s.Start(ctx, pub); err == nil || err.Error() != "pub "+pub+" on "+hub+": no container (create it with 'buttctl pub create "+pub+"'): not found" {
 		t.Errorf("start without a container: %v", err)
 	}
 	if res, err := s.Create(ctx, pub); err != nil || res.NewVolume {
