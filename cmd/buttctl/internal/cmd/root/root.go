@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/completion"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/pub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
@@ -55,5 +56,6 @@ YAML inventory.`,
 
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
+	cmd.AddCommand(pub.NewCmdPub(f))
 	return cmd
 }
