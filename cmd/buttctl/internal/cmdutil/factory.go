@@ -58,6 +58,19 @@ func (f *Factory) InventoryPath() string {
 	return filepath.Join(ConfigDir(), "buttctl.yaml")
 }
 
+// InitPath is where `buttctl init` writes a new inventory: -i, then
+// $BUTTCTL_INVENTORY, then ./buttctl.yaml (never the XDG directory unless
+// pointed there).
+func (f *Factory) InitPath() string {
+	if f.InventoryFlag != "" {
+		return f.InventoryFlag
+	}
+	if p := os.Getenv(EnvInventory); p != "" {
+		return p
+	}
+	return "buttctl.yaml"
+}
+
 // ConfigDir is buttctl's directory under the XDG config home.
 func ConfigDir() string {
 	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {

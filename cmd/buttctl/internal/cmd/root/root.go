@@ -7,6 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/completion"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/initcmd"
+	inventorycmd "github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/inventory"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
@@ -53,6 +55,8 @@ YAML inventory.`,
 		return &cmdutil.UsageError{Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 
+	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
+	cmd.AddCommand(inventorycmd.NewCmdInventory(f))
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	return cmd
