@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/completion"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
@@ -23,6 +24,7 @@ func Main(args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
 	err := cmd.Execute()
+	f.Close()
 	if err != nil && cmdutil.IsCobraUsage(err) {
 		err = &cmdutil.UsageError{Err: err}
 	}
@@ -54,6 +56,7 @@ YAML inventory.`,
 	})
 
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
+	cmd.AddCommand(hub.NewCmdHub(f))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	return cmd
 }
