@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/completion"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/initcmd"
 	inventorycmd "github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/inventory"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
@@ -25,6 +26,7 @@ func Main(args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
 	err := cmd.Execute()
+	f.Close()
 	if err != nil && cmdutil.IsCobraUsage(err) {
 		err = &cmdutil.UsageError{Err: err}
 	}
@@ -58,6 +60,7 @@ YAML inventory.`,
 	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
 	cmd.AddCommand(inventorycmd.NewCmdInventory(f))
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
+	cmd.AddCommand(hub.NewCmdHub(f))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	return cmd
 }
