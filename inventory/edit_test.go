@@ -332,7 +332,7 @@ func TestCreate(t *testing.T) {
 		t.Errorf("starter = %+v", inv)
 	}
 	err := Create(p, []byte("version: 1\n"))
-	if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "does not overwrite") {
+	if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "never overwrites one") {
 		t.Errorf("second Create = %v", err)
 	}
 	if got := readFile(t, p); got != string(Starter()) {

@@ -166,8 +166,14 @@ func globEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
 }
 
-// ErrExist is returned by Create when the file is already there.
-var ErrExist = fs.ErrExist
+// existsError is Create's refusal to overwrite; it matches fs.ErrExist.
+type existsError struct{ path string }
+
+func (e *existsError) Error() string {
+	return fmt.Sprintf("inventory %s already exists; buttctl never overwrites one: edit it, or move it away first", e.path)
+}
+
+func (e *existsError) Is(target error) bool { return target == fs.ErrExist }
 
 // Create writes a new inventory file with data, which must be a valid
 // inventory, and never overwrites one: if path exists it fails with an error
@@ -180,9 +186,7 @@ func Create(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}
-	exists := func() error {
-		return fmt.Errorf("inventory %s already exists; buttctl does not overwrite it (edit it, or move it away first): %w", path, fs.ErrExist)
-	}
+	exists := func() error { return &existsError{path: path} }
 	if _, err := os.Lstat(path); err == nil {
 		return exists()
 	}
@@ -195,13 +199,14 @@ func Create(path string, data []byte) error {
 		return fmt.Errorf("inventory: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err == nil {
+	err = tmp.Chmod(0o644)
+	if err == nil {
 		_, err = tmp.Write(data)
-		if err == nil {
-			err = tmp.Sync()
-		}
 	}
-	if cerr := tmp.Close(); err == nil && cerr != nil {
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
@@ -222,7 +227,7 @@ func createExclusive(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("inventory %s already exists; buttctl does not overwrite it: %w", path, err)
+			return &existsError{path: path}
 		}
 		return fmt.Errorf("inventory: %w", err)
 	}
