@@ -33,9 +33,6 @@ the Docker engine's own description of the container (container).`,
 		Args:    cmdutil.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
-			if !opts.Output.IsMachine() {
-				return cmdutil.Usagef("-o %s: inspect prints json or yaml", opts.Output)
-			}
 			if runF != nil {
 				return runF(opts)
 			}

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
-	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/pubs"
 )
 
@@ -49,24 +48,14 @@ buttctl.pub=NAME): anything else on a hub is left alone.`,
 // Pubs is the lazy constructor of the pub operations every verb holds.
 type Pubs func() (*pubs.Service, error)
 
-// pubsOf returns the pub operations over f's inventory and hub connections,
-// built once.
+// pubsOf returns the pub operations over f's inventory and hub connections.
 func pubsOf(f *cmdutil.Factory) Pubs {
-	var (
-		svc *pubs.Service
-		err error
-	)
 	return func() (*pubs.Service, error) {
-		if svc != nil || err != nil {
-			return svc, err
-		}
-		inv, ierr := f.Inventory()
-		if ierr != nil {
-			err = ierr
+		conns, err := f.Conns()
+		if err != nil {
 			return nil, err
 		}
-		svc = pubs.New(inv, hubconn.New(inv, hubconn.Options{}))
-		return svc, nil
+		return pubs.New(conns.Inventory(), conns), nil
 	}
 }
 
