@@ -73,7 +73,9 @@ func OpenStore(dir string) (*Store, error) {
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-func (s *Store) path(elem ...string) string { return filepath.Join(append([]string{s.dir}, elem...)...) }
+func (s *Store) path(elem ...string) string {
+	return filepath.Join(append([]string{s.dir}, elem...)...)
+}
 
 // mkdirPrivate makes dir (and the parents it creates) 0700; an existing dir
 // open to others is made 0700.
