@@ -60,6 +60,11 @@ func Backup(ctx context.Context, svc *pubs.Service, store *Store, name string, w
 	}
 	hub := p.Hub
 	fail := func(err error) error { return pubError(name, hub, err) }
+	unlock, err := store.lockPub(name, "buttctl pub backup")
+	if err != nil {
+		return res, fail(err)
+	}
+	defer unlock()
 	e, err := svc.Engine(hub)
 	if err != nil {
 		return res, fail(err)

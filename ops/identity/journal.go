@@ -82,6 +82,9 @@ func (s *Store) Moving(pub string) bool {
 }
 
 func (s *Store) saveJournal(j Journal) error {
+	if err := s.ensure(); err != nil {
+		return err
+	}
 	return s.writeJSON(s.journalPath(j.Pub), j)
 }
 
@@ -93,13 +96,31 @@ func (s *Store) deleteJournal(pub string) error {
 	return nil
 }
 
-// ErrMoveInProgress: another buttctl is moving that pub right now.
-var ErrMoveInProgress = errors.New("a move of this pub is in progress")
+// ErrBusy: another buttctl on this machine is backing up, restoring or
+// moving that pub right now.
+var ErrBusy = errors.New("another buttctl is backing up, restoring or moving this pub")
 
-// lockMove takes the lock of pub's moves (flock, released by the kernel if
-// the process dies) without waiting.
-func (s *Store) lockMove(pub string) (unlock func(), err error) {
+// Busy reports whether a backup, restore or move of pub is running on this
+// machine right now (watch leaves such a pub alone: a backup pauses it).
+func (s *Store) Busy(pub string) bool {
+	if _, err := os.Stat(s.path("moves", pub+".lock")); err != nil {
+		return false
+	}
+	unlock, err := s.lockPub(pub, "")
+	if err != nil {
+		return errors.Is(err, ErrBusy)
+	}
+	unlock()
+	return false
+}
+
+// lockPub takes pub's lock for what (flock, released by the kernel if the
+// process dies) without waiting. The lock file says who holds it.
+func (s *Store) lockPub(pub, what string) (unlock func(), err error) {
 	if err := checkName(pub); err != nil {
+		return nil, err
+	}
+	if err := s.ensure(); err != nil {
 		return nil, err
 	}
 	path := s.path("moves", pub+".lock")
@@ -111,12 +132,14 @@ func (s *Store) lockMove(pub string) (unlock func(), err error) {
 		holder, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w (%s): wait for it to end", ErrMoveInProgress, holderText(holder))
+			return nil, fmt.Errorf("%w (%s): wait for it to end", ErrBusy, holderText(holder))
 		}
 		return nil, fmt.Errorf("identity store: lock %s: %w", path, err)
 	}
-	_ = f.Truncate(0)
-	_, _ = fmt.Fprintf(f, "pid %d since %s", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	if what != "" {
+		_ = f.Truncate(0)
+		_, _ = fmt.Fprintf(f, "%s, pid %d, since %s", what, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	}
 	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()

@@ -99,7 +99,7 @@ func Move(ctx context.Context, svc *pubs.Service, store *Store, name string, o M
 	if _, ok := svc.Inventory().Hub(o.To); !ok {
 		return res, pubError(name, "", fmt.Errorf("hub %s is not in the inventory %s: %w", o.To, svc.Inventory().Path, pubs.ErrBadInput))
 	}
-	unlock, err := store.lockMove(name)
+	unlock, err := store.lockPub(name, "buttctl pub move")
 	if err != nil {
 		return res, pubError(name, "", err)
 	}

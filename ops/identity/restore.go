@@ -90,6 +90,11 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 	if _, ok := svc.Inventory().Hub(hub); !ok {
 		return res, fail(fmt.Errorf("hub %s is not in the inventory %s", hub, svc.Inventory().Path))
 	}
+	unlock, err := store.lockPub(name, "buttctl pub restore")
+	if err != nil {
+		return res, fail(err)
+	}
+	defer unlock()
 	spec, err := specOn(svc, p, hub)
 	if err != nil {
 		return res, fail(err)

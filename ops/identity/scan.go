@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,7 +44,8 @@ func (c Census) Of(id string) []Copy {
 // Scan reads the identity of every container of buttctl's on every hub of
 // the inventory (or of hubs), running or not: it reads each container's
 // secret file through the engine's archive API and keeps only its public id.
-// A container whose pub never ran has no identity and is left out.
+// A container whose pub never ran has no identity, and a dead one cannot
+// run again: both are left out.
 func Scan(ctx context.Context, svc *pubs.Service, hubs []string) Census {
 	if hubs == nil {
 		for _, h := range svc.Inventory().Hubs {
@@ -89,6 +91,9 @@ func scanHub(ctx context.Context, svc *pubs.Service, hub string) ([]Copy, error)
 	if err != nil {
 		return nil, err
 	}
+	// Dead containers cannot be started again (only removed): whatever
+	// identity they hold cannot run.
+	cs = slices.DeleteFunc(cs, func(c engine.Container) bool { return c.State == "dead" || c.State == "removing" })
 	copies := make([]Copy, len(cs))
 	errs := pubs.Each(ctx, len(cs), 4, func(ctx context.Context, i int) error {
 		c := cs[i]

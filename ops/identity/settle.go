@@ -16,7 +16,7 @@ import (
 // again), finished if it places it on the target. It says what it did (""
 // for nothing). Move settles an earlier move by itself; watch calls Settle.
 func Settle(ctx context.Context, svc *pubs.Service, store *Store, pub string) (string, error) {
-	unlock, err := store.lockMove(pub)
+	unlock, err := store.lockPub(pub, "buttctl pub move (settling)")
 	if err != nil {
 		return "", pubError(pub, "", err)
 	}

@@ -51,8 +51,9 @@ type BackupRecord struct {
 	SecretOnly bool      `json:"secret_only,omitempty"`
 }
 
-// OpenStore opens (creating it, 0700) the identity store in dir. A store
-// directory or file that others may read is made private again.
+// OpenStore opens the identity store in dir. Nothing is created until
+// something is recorded (then dir is made 0700); a store directory that
+// others may read is made private again.
 func OpenStore(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("identity store: no directory")
@@ -62,12 +63,22 @@ func OpenStore(dir string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dir: abs}
-	for _, d := range []string{abs, s.path("identities"), s.path("moves")} {
-		if err := mkdirPrivate(d); err != nil {
-			return nil, fmt.Errorf("identity store %s: %w", abs, err)
+	if st, err := os.Stat(abs); err == nil && st.IsDir() {
+		if err := s.ensure(); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
+}
+
+// ensure makes the store's directories, 0700.
+func (s *Store) ensure() error {
+	for _, d := range []string{s.dir, s.path("identities"), s.path("moves")} {
+		if err := mkdirPrivate(d); err != nil {
+			return fmt.Errorf("identity store %s: %w", s.dir, err)
+		}
+	}
+	return nil
 }
 
 // Dir is the store's directory.
@@ -119,6 +130,9 @@ func checkName(pub string) error {
 
 // lock takes the store's lock (flock on a file in it) until unlock.
 func (s *Store) lock() (unlock func(), err error) {
+	if err := s.ensure(); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(s.path(".lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("identity store: %w", err)
@@ -245,6 +259,9 @@ func (s *Store) SecretOf(pub string) ([]byte, Identity, error) {
 // List returns every identity in the store, by pub name.
 func (s *Store) List() ([]Identity, error) {
 	entries, err := os.ReadDir(s.path("identities"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("identity store: %w", err)
 	}
@@ -310,4 +327,18 @@ func writePrivate(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// Known returns the recorded id and last backup time of pub ("" and nil if
+// the store knows nothing of it): pubs.ListOptions.Known.
+func (s *Store) Known(pub string) (id string, lastBackup *time.Time) {
+	known, err := s.Get(pub)
+	if err != nil {
+		return "", nil
+	}
+	if known.LastBackup != nil {
+		t := known.LastBackup.At
+		lastBackup = &t
+	}
+	return known.ID, lastBackup
 }

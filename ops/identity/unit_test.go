@@ -229,16 +229,22 @@ func TestStorePermissionsAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{filepath.Join(root, "state"), dir, filepath.Join(dir, "identities"), filepath.Join(dir, "moves")} {
-		if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
-			t.Errorf("%s: %v %v", d, st.Mode(), err)
-		}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("opening the store made it (%v): only a write should", err)
+	}
+	if list, err := s.List(); err != nil || len(list) != 0 {
+		t.Errorf("List of a store that is not there: %v %v", list, err)
 	}
 	secret, id, _ := newSecret(t)
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	got, err := s.Record("scuttle-1", "hub-1", secret, t0)
 	if err != nil || got.ID != id || got.SHA256 != SHA256(secret) || got.Hub != "hub-1" {
 		t.Fatalf("Record = %+v, %v", got, err)
+	}
+	for _, d := range []string{filepath.Join(root, "state"), dir, filepath.Join(dir, "identities"), filepath.Join(dir, "moves")} {
+		if st, err := os.Stat(d); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v", d, st.Mode(), err)
+		}
 	}
 	if err := s.RecordBackup("scuttle-1", BackupRecord{At: t0.Add(time.Hour), File: "/backups/x.tar.gz", Hub: "hub-1"}); err != nil {
 		t.Fatal(err)
@@ -316,20 +322,29 @@ func TestStorePermissionsAndHistory(t *testing.T) {
 	}
 }
 
-func TestMoveLockIsExclusive(t *testing.T) {
+func TestPubLockIsExclusive(t *testing.T) {
 	s, err := OpenStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := s.lockMove("p")
+	if s.Busy("p") {
+		t.Error("busy before any lock")
+	}
+	unlock, err := s.lockPub("p", "buttctl pub move")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.lockMove("p"); !errors.Is(err, ErrMoveInProgress) || !strings.Contains(err.Error(), "pid ") {
+	if _, err := s.lockPub("p", "buttctl pub backup"); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "by buttctl pub move, pid ") {
 		t.Errorf("second lock: %v", err)
 	}
+	if !s.Busy("p") {
+		t.Error("not busy while locked")
+	}
 	unlock()
-	again, err := s.lockMove("p")
+	if s.Busy("p") {
+		t.Error("busy after unlock")
+	}
+	again, err := s.lockPub("p", "x")
 	if err != nil {
 		t.Fatalf("lock after unlock: %v", err)
 	}
