@@ -107,7 +107,9 @@ func WithAgentForwarding(on bool) Option { return func(s *Server) { s.agentForwa
 
 // WithSetEnv sets environment variables (NAME=value) for every session, as
 // sshd_config's SetEnv.
-func WithSetEnv(vars ...string) Option { return func(s *Server) { s.setEnv = append(s.setEnv, vars...) } }
+func WithSetEnv(vars ...string) Option {
+	return func(s *Server) { s.setEnv = append(s.setEnv, vars...) }
+}
 
 // WithMaxStartups sets sshd's MaxStartups (default 100).
 func WithMaxStartups(n int) Option { return func(s *Server) { s.maxStartups = n } }
