@@ -21,5 +21,6 @@ machine, for a hub with local: true).`,
 	cmd.AddCommand(NewCmdList(f, nil))
 	cmd.AddCommand(NewCmdSSH(f, nil))
 	cmd.AddCommand(NewCmdExec(f, nil))
+	cmd.AddCommand(NewCmdLoadImage(f, nil))
 	return cmd
 }
