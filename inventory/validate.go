@@ -328,7 +328,8 @@ func (h *Hub) endpoint() string {
 	if h.Address == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s:%d:%s", strings.ToLower(h.Address), h.Port, sock)
+	// The same address behind two bastions can be two machines.
+	return fmt.Sprintf("%s:%d:%s:%s", strings.ToLower(h.Address), h.Port, sock, h.Jump)
 }
 
 // placed is a pub (by index) and its port on a hub.
