@@ -54,7 +54,7 @@ bench: test-deps bench-deps build
 # `local` hub (a plain `./$(BIN)` on a TTY).
 run: build
 	@inv="$$(./$(BIN) inventory path)"; [ -e "$$inv" ] || ./$(BIN) init
-	./$(BIN) inventory show
+	./$(BIN) status
 
 clean:
 	rm -rf bin
