@@ -120,6 +120,21 @@ func Move(ctx context.Context, svc *pubs.Service, store *Store, name string, o M
 	if err != nil {
 		return res, pubError(name, "", err)
 	}
+	if from == o.To {
+		// The inventory may have been edited first: then the pub still
+		// runs elsewhere, and the inventory is set back to where it runs.
+		runsOn, err := whereItRuns(ctx, svc, name, o.To)
+		if err != nil {
+			return res, pubError(name, o.To, err)
+		}
+		if runsOn != "" {
+			if err := setPubHub(ctx, svc, name, o.To, runsOn, "buttctl pub move"); err != nil {
+				return res, pubError(name, runsOn, err)
+			}
+			res.Settled = fmt.Sprintf("the inventory placed the pub on %s already, but it was on %s: set its hub back to %s to move it from there", o.To, runsOn, runsOn)
+			from = runsOn
+		}
+	}
 	res.From = from
 	if from == o.To {
 		res.AlreadyThere = true
@@ -450,6 +465,50 @@ func (m *mover) copy(ctx context.Context) error {
 	}
 	m.detail = fmt.Sprintf("%d bytes", m.res.Bytes)
 	return nil
+}
+
+// whereItRuns finds the pub when the inventory places it on hub: "" if hub
+// has its container (or volume), else the one other hub that has its
+// container. Unreachable hubs make the answer unknown, an error.
+func whereItRuns(ctx context.Context, svc *pubs.Service, pub, hub string) (string, error) {
+	e, err := svc.Engine(hub)
+	if err != nil {
+		return "", err
+	}
+	if _, err := e.PubContainer(ctx, pub); err == nil {
+		return "", nil
+	} else if !engine.IsNotFound(err) {
+		return "", err
+	}
+	if has, err := e.VolumeExists(ctx, pubspec.VolumeName(pub), pub); err != nil || has {
+		return "", err
+	}
+	var found []string
+	var unknown []pubs.HubError
+	for _, h := range svc.Inventory().Hubs {
+		if h.Name == hub {
+			continue
+		}
+		e, err := svc.Engine(h.Name)
+		if err == nil {
+			_, err = e.PubContainer(ctx, pub)
+		}
+		switch {
+		case err == nil:
+			found = append(found, h.Name)
+		case !engine.IsNotFound(err):
+			unknown = append(unknown, pubs.HubError{Hub: h.Name, Err: err})
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		return "", fmt.Errorf("the pub has no container on %s, where the inventory places it, but has one on each of %v: remove all but one", hub, found)
+	case len(unknown) > 0:
+		return "", fmt.Errorf("the pub has no container on %s, where the inventory places it, and %s could not be asked: retry when it answers", hub, hubList(unknown))
+	}
+	return "", fmt.Errorf("the pub has no container on any hub: create it with 'buttctl pub create %s'", pub)
 }
 
 // currentHub is where the inventory file places pub now (the file, not the
