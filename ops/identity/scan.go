@@ -123,12 +123,28 @@ func scanHub(ctx context.Context, svc *pubs.Service, hub string) ([]Copy, error)
 		}
 	}
 	// A container whose secret could not be read: its identity is unknown,
-	// so uniqueness cannot be proven on this hub.
+	// so uniqueness cannot be proven on this hub; unless it was removed
+	// (or died) meanwhile.
 	var bad []string
+	var now map[string]string
 	for i, err := range errs {
-		if err != nil {
-			bad = append(bad, cs[i].Name+": "+strings.TrimPrefix(err.Error(), hub+": "))
+		if err == nil {
+			continue
 		}
+		if now == nil {
+			again, lerr := e.Containers(ctx)
+			if lerr != nil {
+				return out, lerr
+			}
+			now = map[string]string{}
+			for _, c := range again {
+				now[c.ID] = c.State
+			}
+		}
+		if st, ok := now[cs[i].ID]; !ok || st == "dead" || st == "removing" {
+			continue
+		}
+		bad = append(bad, cs[i].Name+": "+strings.TrimPrefix(err.Error(), hub+": "))
 	}
 	if len(bad) > 0 {
 		return out, fmt.Errorf("%s: could not read the identity of %s", hub, strings.Join(bad, "; "))
