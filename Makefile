@@ -7,10 +7,18 @@ BIN := bin/buttctl
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
-# Debian packages the tests drive for real.
-TEST_DEBS := openssh-server tmux
+# Debian packages the tests drive for real (debootstrap builds the test world's hubs).
+TEST_DEBS := openssh-server tmux debootstrap
+# The test world (ops/testworld): hubs with their own sshd and dockerd, in WORLD_DIR.
+WORLD := bin/world
+WORLD_DIR := .world
+WORLD_HUBS := 3
+# What `make demo` opens on the world, once `buttctl help` lists DEMO_VERB
+# (switch both to the console once it lands).
+DEMO_VERB := status
+DEMO_CMD := ./$(BIN) status
 
-.PHONY: build test test-deps lint bench run clean
+.PHONY: build test test-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
@@ -24,8 +32,39 @@ test-deps:
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-test: test-deps
-	$(GO) test -race -count=1 ./...
+# world-deps: Docker itself, when the machine has none (never replaces another Docker).
+world-deps:
+	@command -v dockerd >/dev/null || { echo "installing: docker.io"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq docker.io >/dev/null; }
+
+$(WORLD): FORCE
+	@$(GO) build -o $(WORLD) ./ops/testworld/cmd/world
+
+# test: one shared world for the whole run (BUTTCTL_TEST_WORLD), stopped at the end
+# whatever happens; tests that break hubs start private worlds of their own.
+test: test-deps world-deps $(WORLD)
+	@if [ "$$BUTTCTL_SKIP_DOCKER" = 1 ]; then exec $(GO) test -race -count=1 ./...; fi; \
+	trap './$(WORLD) down --dir $(WORLD_DIR)' EXIT; \
+	./$(WORLD) up --dir $(WORLD_DIR) --hubs $(WORLD_HUBS) && \
+	BUTTCTL_TEST_WORLD=$(abspath $(WORLD_DIR))/state.json $(GO) test -race -count=1 ./...
+
+# world-up: a world to poke at (BUTTCTL_INVENTORY=.world/inventory.yaml), until make clean-world.
+world-up: world-deps $(WORLD)
+	./$(WORLD) up --dir $(WORLD_DIR) --hubs $(WORLD_HUBS)
+
+# clean-world: stop the world in WORLD_DIR and worlds left by ended test processes (by recorded ids).
+clean-world: $(WORLD)
+	./$(WORLD) down --dir $(WORLD_DIR)
+
+# demo: a 3-hub world with 6 pubs, and buttctl on it. The world keeps running until make clean-world.
+demo: test-deps world-deps build $(WORLD)
+	./$(WORLD) up --dir $(WORLD_DIR) --hubs 3 --pubs 6
+	@export BUTTCTL_INVENTORY=$(abspath $(WORLD_DIR))/inventory.yaml; \
+	if ./$(BIN) help | grep -q '^  $(DEMO_VERB) '; then $(DEMO_CMD); \
+	else echo; echo "($(DEMO_CMD) is not there yet: the fleet as the harness sees it)"; ./$(WORLD) status --dir $(WORLD_DIR); fi
+	@echo; echo "export BUTTCTL_INVENTORY=$(abspath $(WORLD_DIR))/inventory.yaml   # then: ./$(BIN) ...;  stop it: make clean-world"
+
+FORCE:
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
