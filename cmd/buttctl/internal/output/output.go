@@ -60,8 +60,28 @@ func AddFlag(cmd *cobra.Command, f *Format, allowed ...Format) {
 		names[i] = string(a)
 	}
 	*f = allowed[0]
-	cmd.Flags().VarP(f, "output", "o", "output format: "+strings.Join(names, "|"))
+	cmd.Flags().VarP(&formatValue{f: f, allowed: allowed}, "output", "o", "output format: "+strings.Join(names, "|"))
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(names, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// formatValue is -o for one command: only the formats it allows.
+type formatValue struct {
+	f       *Format
+	allowed []Format
+}
+
+func (v *formatValue) String() string { return v.f.String() }
+func (v *formatValue) Type() string   { return "format" }
+func (v *formatValue) Set(s string) error {
+	if !slices.Contains(v.allowed, Format(s)) {
+		names := make([]string, len(v.allowed))
+		for i, a := range v.allowed {
+			names[i] = string(a)
+		}
+		return fmt.Errorf("unknown output format %q: use one of %s", s, strings.Join(names, ", "))
+	}
+	*v.f = Format(s)
+	return nil
 }
 
 // Export writes v as JSON (indented, trailing newline) or YAML. Field names come
@@ -73,22 +93,33 @@ func Export(w io.Writer, f Format, v any) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	case YAML:
-		// Round-trip through JSON so YAML uses the same field names and omissions.
+		// Through JSON, so YAML has the same field names, omissions and
+		// order (struct order, map keys sorted), then as block YAML.
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
-		var generic any
-		if err := json.Unmarshal(b, &generic); err != nil {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b, &doc); err != nil {
 			return err
 		}
+		blockStyle(&doc)
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
-		if err := enc.Encode(generic); err != nil {
+		if err := enc.Encode(&doc); err != nil {
 			return err
 		}
 		return enc.Close()
 	default:
 		return fmt.Errorf("output format %q is not a machine format", f)
+	}
+}
+
+// blockStyle drops the flow style and quoting JSON text parses with; the
+// encoder quotes again whatever needs it.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
 	}
 }

@@ -7,6 +7,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/completion"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/initcmd"
+	inventorycmd "github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/inventory"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/pub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
@@ -23,6 +27,7 @@ func Main(args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
 	err := cmd.Execute()
+	f.Close()
 	if err != nil && cmdutil.IsCobraUsage(err) {
 		err = &cmdutil.UsageError{Err: err}
 	}
@@ -53,7 +58,11 @@ YAML inventory.`,
 		return &cmdutil.UsageError{Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 
+	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
+	cmd.AddCommand(inventorycmd.NewCmdInventory(f))
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
+	cmd.AddCommand(hub.NewCmdHub(f))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
+	cmd.AddCommand(pub.NewCmdPub(f))
 	return cmd
 }
