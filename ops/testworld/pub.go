@@ -9,20 +9,15 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
-)
 
-// Labels buttctl puts on the containers it manages (DESIGN.md).
-const (
-	LabelManaged = "buttctl.managed"
-	LabelPub     = "buttctl.pub"
+	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/pubspec"
 )
-
-// PubVolume is the name of a pub's data volume made by RunPub.
-func PubVolume(pub string) string { return pub + "-ssb" }
 
 // RunPub creates and starts a pub container on the hub's engine directly
-// (not through buttctl), the way DESIGN.md describes one: buttctl's labels,
-// a named data volume at /home/node/.ssb, ssb_host, the port published on
+// (not through buttctl), the way DESIGN.md describes one: buttctl's labels
+// and names (pubspec.ContainerName, pubspec.VolumeName), the named data
+// volume at /home/node/.ssb, ssb_host, the port published on
 // the hub's address, the image's health check, a memory limit,
 // no-new-privileges. As with ssb-server, ssb_port is both the port the pub
 // listens on and the one its invites announce, so a pub on port P runs with
@@ -50,15 +45,15 @@ func (h *Hub) RunPub(ctx context.Context, p Pub, restart string) (string, error)
 	}
 	portSpec := network.MustParsePort(strconv.Itoa(port) + "/tcp")
 	res, err := docker.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: p.Name,
+		Name: pubspec.ContainerName(p.Name),
 		Config: &container.Config{
 			Image:        image,
 			Env:          []string{"ssb_host=" + host, "ssb_port=" + strconv.Itoa(port)},
-			Labels:       map[string]string{LabelManaged: "true", LabelPub: p.Name},
+			Labels:       map[string]string{engine.LabelManaged: "true", engine.LabelPub: p.Name},
 			ExposedPorts: network.PortSet{portSpec: {}},
 		},
 		HostConfig: &container.HostConfig{
-			Mounts:        []mount.Mount{{Type: mount.TypeVolume, Source: PubVolume(p.Name), Target: "/home/node/.ssb"}},
+			Mounts:        []mount.Mount{{Type: mount.TypeVolume, Source: pubspec.VolumeName(p.Name), Target: "/home/node/.ssb"}},
 			PortBindings:  network.PortMap{portSpec: {{HostPort: strconv.Itoa(port)}}},
 			RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(restart)},
 			Resources:     container.Resources{Memory: 64 << 20},

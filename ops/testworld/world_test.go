@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
 
@@ -97,21 +98,22 @@ func TestWorld(t *testing.T) {
 	})
 
 	pub := testworld.UniqueName("pub")
+	ctr := pubspec.ContainerName(pub)
 	port := allocPort(t, w)
 	var id string
 	t.Run("pub runs on its hub's own engine", func(t *testing.T) {
 		if _, err := h1.RunPub(ctx, testworld.Pub{Name: pub, Port: port}, ""); err != nil {
 			t.Fatal(err)
 		}
-		waitHealth(t, h1, pub, container.Healthy)
-		id = whoami(t, h1, pub)
+		waitHealth(t, h1, ctr, container.Healthy)
+		id = whoami(t, h1, ctr)
 		if !strings.HasPrefix(id, "@") || !strings.HasSuffix(id, "=.ed25519") {
 			t.Fatalf("whoami id %q", id)
 		}
-		if names := containerNames(t, h2); strings.Contains(names, pub) {
+		if names := containerNames(t, h2); strings.Contains(names, ctr) {
 			t.Fatalf("hub-2's engine lists hub-1's pub: %s", names)
 		}
-		if _, err := w.Docker().ContainerInspect(ctx, pub, client.ContainerInspectOptions{}); err == nil {
+		if _, err := w.Docker().ContainerInspect(ctx, ctr, client.ContainerInspectOptions{}); err == nil {
 			t.Fatal("the machine's engine has the hub's pub")
 		}
 		conn, err := net.DialTimeout("tcp", net.JoinHostPort(h1.Address, strconv.Itoa(port)), 5*time.Second)
@@ -119,14 +121,14 @@ func TestWorld(t *testing.T) {
 			t.Fatalf("pub port on the hub's address: %v", err)
 		}
 		conn.Close()
-		res, err := h1.ExecIn(ctx, pub, "sbot", "invite.create", "1")
+		res, err := h1.ExecIn(ctx, ctr, "sbot", "invite.create", "1")
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("invite.create: %v %+v", err, res)
 		}
 		if want := `"` + h1.Address + ":" + strconv.Itoa(port) + ":" + id + "~"; !strings.HasPrefix(res.Stdout, want) {
 			t.Fatalf("invite %q, want prefix %q", res.Stdout, want)
 		}
-		out, err := h1.Exec(ctx, "stat", "-c", "%a %u", "/var/lib/docker/volumes/"+testworld.PubVolume(pub)+"/_data/secret")
+		out, err := h1.Exec(ctx, "stat", "-c", "%a %u", "/var/lib/docker/volumes/"+pubspec.VolumeName(pub)+"/_data/secret")
 		if err != nil || strings.TrimSpace(out) != "600 1000" {
 			t.Fatalf("secret mode and owner: %q %v, want 600 1000", out, err)
 		}
@@ -134,30 +136,30 @@ func TestWorld(t *testing.T) {
 
 	t.Run("whoami stable across restart and recreate", func(t *testing.T) {
 		docker := hubDocker(t, h1)
-		if _, err := docker.ContainerRestart(ctx, pub, client.ContainerRestartOptions{}); err != nil {
+		if _, err := docker.ContainerRestart(ctx, ctr, client.ContainerRestartOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		waitHealth(t, h1, pub, container.Healthy)
-		if got := whoami(t, h1, pub); got != id {
+		waitHealth(t, h1, ctr, container.Healthy)
+		if got := whoami(t, h1, ctr); got != id {
 			t.Fatalf("after restart: %s, was %s", got, id)
 		}
-		if _, err := docker.ContainerRemove(ctx, pub, client.ContainerRemoveOptions{Force: true}); err != nil {
+		if _, err := docker.ContainerRemove(ctx, ctr, client.ContainerRemoveOptions{Force: true}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := h1.RunPub(ctx, testworld.Pub{Name: pub, Port: port}, ""); err != nil {
 			t.Fatal(err)
 		}
-		waitHealth(t, h1, pub, container.Healthy)
-		if got := whoami(t, h1, pub); got != id {
+		waitHealth(t, h1, ctr, container.Healthy)
+		if got := whoami(t, h1, ctr); got != id {
 			t.Fatalf("after recreate with the same volume: %s, was %s", got, id)
 		}
 	})
 
 	t.Run("fault unhealthy makes Docker report unhealthy", func(t *testing.T) {
-		sbot(t, h1, pub, "fault", "unhealthy")
-		waitHealth(t, h1, pub, container.Unhealthy)
-		sbot(t, h1, pub, "fault", "clear")
-		waitHealth(t, h1, pub, container.Healthy)
+		sbot(t, h1, ctr, "fault", "unhealthy")
+		waitHealth(t, h1, ctr, container.Unhealthy)
+		sbot(t, h1, ctr, "fault", "clear")
+		waitHealth(t, h1, ctr, container.Healthy)
 	})
 
 	t.Run("fault crash makes the pub exit non-zero", func(t *testing.T) {
@@ -165,27 +167,27 @@ func TestWorld(t *testing.T) {
 		if _, err := h1.RunPub(ctx, testworld.Pub{Name: crasher, Port: allocPort(t, w)}, "no"); err != nil {
 			t.Fatal(err)
 		}
-		waitHealth(t, h1, crasher, container.Healthy)
-		sbot(t, h1, crasher, "fault", "crash")
-		st := waitState(t, h1, crasher, func(s *container.State) bool { return !s.Running })
+		waitHealth(t, h1, pubspec.ContainerName(crasher), container.Healthy)
+		sbot(t, h1, pubspec.ContainerName(crasher), "fault", "crash")
+		st := waitState(t, h1, pubspec.ContainerName(crasher), func(s *container.State) bool { return !s.Running })
 		if st.ExitCode != 3 {
 			t.Fatalf("exit code %d after fault crash, want 3", st.ExitCode)
 		}
 	})
 
 	t.Run("engine restart", func(t *testing.T) {
-		before := startedAt(t, h1, pub)
+		before := startedAt(t, h1, ctr)
 		if err := h1.RestartEngine(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if err := h1.SSHUp(ctx); err != nil {
 			t.Fatalf("sshd after engine restart: %v", err)
 		}
-		waitHealth(t, h1, pub, container.Healthy)
-		if after := startedAt(t, h1, pub); after == before {
+		waitHealth(t, h1, ctr, container.Healthy)
+		if after := startedAt(t, h1, ctr); after == before {
 			t.Fatal("the pub was not restarted with the engine")
 		}
-		if got := whoami(t, h1, pub); got != id {
+		if got := whoami(t, h1, ctr); got != id {
 			t.Fatalf("after engine restart: %s, was %s", got, id)
 		}
 	})
@@ -214,14 +216,15 @@ func TestWorld(t *testing.T) {
 	})
 
 	pub2 := testworld.UniqueName("pub")
+	ctr2 := pubspec.ContainerName(pub2)
 	port2 := allocPort(t, w)
 	var id2 string
 	t.Run("network cut and restore", func(t *testing.T) {
 		if _, err := h2.RunPub(ctx, testworld.Pub{Name: pub2, Port: port2}, ""); err != nil {
 			t.Fatal(err)
 		}
-		waitHealth(t, h2, pub2, container.Healthy)
-		id2 = whoami(t, h2, pub2)
+		waitHealth(t, h2, ctr2, container.Healthy)
+		id2 = whoami(t, h2, ctr2)
 		if err := h2.CutNetwork(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -264,8 +267,8 @@ func TestWorld(t *testing.T) {
 		if err := h2.PowerOn(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitHealth(t, h2, pub2, container.Healthy)
-		if got := whoami(t, h2, pub2); got != id2 {
+		waitHealth(t, h2, ctr2, container.Healthy)
+		if got := whoami(t, h2, ctr2); got != id2 {
 			t.Fatalf("after power cycle: %s, was %s", got, id2)
 		}
 	})

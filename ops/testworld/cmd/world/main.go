@@ -2,7 +2,7 @@
 // (package ops/testworld) from the shell: `make test`, `make demo` and
 // `make clean-world` use it, and so can a developer debugging a test.
 //
-//	world up    [--dir .world] [--hubs 3] [--pubs 0]   start a world (stopping the one recorded in dir)
+//	world up    [--dir .world] [--hubs 3] [--pubs 0] [--run-pubs=true]   start a world (stopping the one recorded in dir)
 //	world down  [--dir .world]                         stop the world recorded in dir, and leftovers
 //	world status [--dir .world]                        hubs, their sshd and engine, containers on each
 //	world env   [--dir .world]                         shell exports for buttctl and go test
@@ -28,6 +28,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
 
@@ -56,7 +57,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("world "+verb, flag.ContinueOnError)
 	dir := fs.String("dir", ".world", "directory of the world's state, keys, inventory and logs")
 	hubs := fs.Int("hubs", 3, "number of hubs (up)")
-	pubs := fs.Int("pubs", 0, "pubs to start, spread over the hubs, written into the inventory (up)")
+	pubs := fs.Int("pubs", 0, "pubs spread over the hubs, written into the inventory (up)")
+	runPubs := fs.Bool("run-pubs", true, "start the pubs on the hubs' engines directly; false leaves that to buttctl (up)")
 	var pos []string
 	if verb == "hub" { // world hub <action> <hub> [flags]
 		for len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -69,7 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	statePath := filepath.Join(*dir, "state.json")
 	switch verb {
 	case "up":
-		return up(ctx, out, *dir, *hubs, *pubs)
+		return up(ctx, out, *dir, *hubs, *pubs, *runPubs)
 	case "down":
 		return down(ctx, out, statePath)
 	case "status":
@@ -98,7 +100,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 }
 
-func up(ctx context.Context, out io.Writer, dir string, hubs, pubs int) error {
+func up(ctx context.Context, out io.Writer, dir string, hubs, pubs int, runPubs bool) error {
 	t0 := time.Now()
 	w, err := testworld.Start(ctx, testworld.Options{
 		Hubs: hubs, Dir: dir, Persistent: true,
@@ -111,8 +113,10 @@ func up(ctx context.Context, out io.Writer, dir string, hubs, pubs int) error {
 	for i := range pubs {
 		h := w.Hubs[i%len(w.Hubs)]
 		p := testworld.Pub{Name: fmt.Sprintf("pub-%d", i+1), Hub: h.Name, Port: 8008 + i/len(w.Hubs)}
-		if _, err := h.RunPub(ctx, p, ""); err != nil {
-			return err
+		if runPubs {
+			if _, err := h.RunPub(ctx, p, ""); err != nil {
+				return err
+			}
 		}
 		specs = append(specs, p)
 	}
@@ -120,7 +124,11 @@ func up(ctx context.Context, out io.Writer, dir string, hubs, pubs int) error {
 		if err := w.WriteInventory(w.InventoryPath, specs...); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "started %d pubs (directly on the hubs' engines)\n", len(specs))
+		if runPubs {
+			fmt.Fprintf(out, "started %d pubs (directly on the hubs' engines)\n", len(specs))
+		} else {
+			fmt.Fprintf(out, "%d pubs in the inventory, not started\n", len(specs))
+		}
 	}
 	fmt.Fprintf(out, "world %s up in %s: %d hubs\ninventory: %s\nstop it:   make clean-world\n",
 		w.ID, time.Since(t0).Round(time.Millisecond), len(w.Hubs), w.InventoryPath)
@@ -152,15 +160,15 @@ func status(ctx context.Context, out io.Writer, statePath string) error {
 	}
 	fmt.Fprintf(out, "world %s (%s), inventory %s\n", w.ID, w.Network.Subnet, w.InventoryPath)
 	for _, h := range w.Hubs {
-		sshd, engine := "up", "up"
+		sshd, eng := "up", "up"
 		if err := h.SSHUp(ctx); err != nil {
 			sshd = "DOWN (" + err.Error() + ")"
 		}
 		if err := h.EngineUp(ctx); err != nil {
-			engine = "DOWN"
+			eng = "DOWN"
 		}
-		fmt.Fprintf(out, "\n%s  %s  sshd %s  engine %s  (logs: %s)\n", h.Name, h.Address, sshd, engine, filepath.Join(h.Dir, "log"))
-		if engine != "up" {
+		fmt.Fprintf(out, "\n%s  %s  sshd %s  engine %s  (logs: %s)\n", h.Name, h.Address, sshd, eng, filepath.Join(h.Dir, "log"))
+		if eng != "up" {
 			continue
 		}
 		c, err := h.DockerClient()
@@ -176,7 +184,7 @@ func status(ctx context.Context, out io.Writer, statePath string) error {
 		fmt.Fprintln(tw, "  CONTAINER\tIMAGE\tSTATUS\tPUB\tIDENTITY")
 		for _, ct := range res.Items {
 			name := strings.TrimPrefix(strings.Join(ct.Names, ","), "/")
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", name, ct.Image, ct.Status, ct.Labels[testworld.LabelPub], identity(ctx, h, ct.ID, ct.State))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", name, ct.Image, ct.Status, ct.Labels[engine.LabelPub], identity(ctx, h, ct.ID, ct.State))
 		}
 		tw.Flush()
 	}
