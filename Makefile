@@ -9,6 +9,9 @@ COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
 # Debian packages the tests drive for real (debootstrap builds the test world's hubs).
 TEST_DEBS := openssh-server tmux debootstrap
+# Debian packages the benchmarks compare buttctl with; make bench tries to install
+# them and a benchmark says (b.Log) which ones are missing.
+BENCH_DEBS := pssh ansible
 # The test world (ops/testworld): hubs with their own sshd and dockerd, in WORLD_DIR.
 WORLD := bin/world
 WORLD_DIR := .world
@@ -17,7 +20,7 @@ WORLD_HUBS := 3
 DEMO_PUBS := pub-1 pub-2 pub-3 pub-4 pub-5 pub-6
 DEMO_CMD := ./$(BIN) hub list && echo && ./$(BIN) pub list
 
-.PHONY: build test test-deps world-deps lint bench run clean world-up clean-world demo FORCE
+.PHONY: build test test-deps bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
@@ -29,6 +32,16 @@ test-deps:
 		echo "installing:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# bench-deps installs BENCH_DEBS when it can; failing to is not an error.
+bench-deps:
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
+			echo "could not install$$missing: benchmarks compare with what is installed"; \
 	fi
 
 # world-deps: Docker itself, when the machine has none (never replaces another Docker).
@@ -70,7 +83,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./... || echo "staticcheck unavailable or failed (see above)"
 
-bench: test-deps build
+bench: test-deps bench-deps build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 # run: a starter inventory is written first when there is none (buttctl init).
@@ -79,7 +92,7 @@ bench: test-deps build
 # `local` hub (a plain `./$(BIN)` on a TTY).
 run: build
 	@inv="$$(./$(BIN) inventory path)"; [ -e "$$inv" ] || ./$(BIN) init
-	./$(BIN) inventory show
+	./$(BIN) status
 
 clean:
 	rm -rf bin
