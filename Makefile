@@ -18,7 +18,7 @@ WORLD_DIR := .world
 WORLD_HUBS := 3
 # What `make demo` shows of the world (TODO(console): `./$(BIN)` once the console lands).
 DEMO_PUBS := pub-1 pub-2 pub-3 pub-4 pub-5 pub-6
-DEMO_CMD := ./$(BIN) hub list && echo && ./$(BIN) pub list
+DEMO_CMD := ./$(BIN) status && echo && ./$(BIN) pub list
 
 .PHONY: build test test-deps bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
@@ -73,7 +73,7 @@ clean-world: $(WORLD)
 demo: test-deps world-deps build $(WORLD)
 	./$(WORLD) up --dir $(WORLD_DIR) --hubs 3 --pubs 6 --run-pubs=false
 	@export BUTTCTL_INVENTORY=$(abspath $(WORLD_DIR))/inventory.yaml; set -x; \
-	./$(BIN) pub create $(DEMO_PUBS) && { $(DEMO_CMD); }
+	./$(BIN) pub create $(DEMO_PUBS) && ./$(WORLD) wait-healthy --dir $(WORLD_DIR) && { $(DEMO_CMD); }
 	@echo; echo "export BUTTCTL_INVENTORY=$(abspath $(WORLD_DIR))/inventory.yaml   # then: ./$(BIN) ...;  stop it: make clean-world"
 
 FORCE:

@@ -6,6 +6,7 @@
 //	world down  [--dir .world]                         stop the world recorded in dir, and leftovers
 //	world status [--dir .world]                        hubs, their sshd and engine, containers on each
 //	world env   [--dir .world]                         shell exports for buttctl and go test
+//	world wait-healthy [--dir .world]                  wait until every buttctl-managed container is healthy (60s)
 //	world hub <action> <hub> [--dir .world]            poweroff|poweron|cut|restore|restart-engine|stop-engine|start-engine|kill-sshd|start-sshd
 //	world clean-leftovers                              stop worlds of test processes that have ended
 package main
@@ -47,7 +48,7 @@ func main() {
 
 type usageError struct{ error }
 
-const usage = `usage: world up|down|status|env|hub|clean-leftovers [flags]  (see ops/testworld/cmd/world)`
+const usage = `usage: world up|down|status|env|wait-healthy|hub|clean-leftovers [flags]  (see ops/testworld/cmd/world)`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return usageError{errors.New("usage: world hub poweroff|poweron|cut|restore|restart-engine|stop-engine|start-engine|kill-sshd|start-sshd <hub> [--dir D]")}
 		}
 		return hubAction(ctx, statePath, pos[0], pos[1])
+	case "wait-healthy":
+		return waitHealthy(ctx, out, statePath)
 	case "clean-leftovers":
 		stopped, err := testworld.CleanLeftovers(ctx)
 		for _, id := range stopped {
@@ -189,6 +192,50 @@ func status(ctx context.Context, out io.Writer, statePath string) error {
 		tw.Flush()
 	}
 	return nil
+}
+
+// waitHealthy polls every hub until each container labelled buttctl.managed
+// reports healthy, for at most a minute.
+func waitHealthy(ctx context.Context, out io.Writer, statePath string) error {
+	w, err := testworld.Own(statePath)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var waiting []string
+		for _, h := range w.Hubs {
+			c, err := h.DockerClient()
+			if err != nil {
+				return err
+			}
+			res, err := c.ContainerList(ctx, client.ContainerListOptions{All: true,
+				Filters: make(client.Filters).Add("label", engine.LabelManaged+"=true")})
+			if err != nil {
+				waiting = append(waiting, h.Name+": "+err.Error())
+			}
+			for _, ct := range res.Items {
+				// Health in a container list needs API 1.52; hubs run 1.41.
+				insp, err := c.ContainerInspect(ctx, ct.ID, client.ContainerInspectOptions{})
+				st := insp.Container.State
+				if err != nil || st == nil || st.Health == nil || st.Health.Status != container.Healthy {
+					waiting = append(waiting, h.Name+"/"+ct.Labels[engine.LabelPub])
+				}
+			}
+			c.Close()
+		}
+		if len(waiting) == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not healthy after a minute: %s", strings.Join(waiting, ", "))
+		case <-tick.C:
+		}
+	}
 }
 
 // identity is a running pub's SSB id, asked with `sbot whoami`.
