@@ -229,11 +229,17 @@ func TestListWithAHungHub(t *testing.T) {
 	defer hung.SuspendConnections()()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	rows, errs := s.List(ctx, pubs.ListOptions{})
+	all, errs := s.List(ctx, pubs.ListOptions{})
+	var rows []pubs.Status // other tests' pubs run on this engine too
+	for _, r := range all {
+		if !r.Orphan {
+			rows = append(rows, r)
+		}
+	}
 	if len(rows) != 2 || rows[0].Name != "fine" || rows[0].State != pubs.StateMissing || rows[1].Name != "stuck" || rows[1].State != pubs.StateUnreachable {
 		t.Errorf("rows %+v", rows)
 	}
-	if len(errs) != 1 || errs[0].Hub != "hung" || !strings.Contains(errs[0].Error(), "context deadline exceeded") {
+	if len(errs) != 1 || errs[0].Hub != "hung" || errs[0].Error() != "hung: list containers: no answer in time (context deadline exceeded)" {
 		t.Errorf("hub errors %v", errs)
 	}
 }
