@@ -142,14 +142,11 @@ func TestCLIPubExecOnATerminal(t *testing.T) {
 	screen("tty 91x27")
 	tmux("resize-window", "-t", "t", "-x", "103", "-y", "31")
 	screen("resized 103x31")
-	// sbot cat is waiting on the remote terminal: type a line, then ^D.
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(tmux("capture-pane", "-p", "-t", "t"), "hello pub\r\nhello pub") && !strings.Contains(tmux("capture-pane", "-p", "-t", "t"), "hello pub\nhello pub") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no echo:\n%s", tmux("capture-pane", "-p", "-t", "t"))
-		}
-		tmux("send-keys", "-t", "t", "hello pub", "Enter")
-		time.Sleep(500 * time.Millisecond)
+	// sbot cat waits on the remote terminal: type a line, then ^D.
+	screen("cat: ready")
+	tmux("send-keys", "-t", "t", "hello pub", "Enter")
+	if s := screen("hello pub"); strings.Count(s, "hello pub") < 2 {
+		screen("hello pub\nhello pub") // the terminal's echo, then cat's copy
 	}
 	tmux("send-keys", "-t", "t", "C-d")
 	screen("EXIT=0")

@@ -57,6 +57,9 @@ func main() {
 			err = json.NewEncoder(os.Stdout).Encode(host + ":8008:" + id + "~" + base64.StdEncoding.EncodeToString(seed))
 		}
 	case "cat":
+		if _, terr := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); terr == nil {
+			fmt.Println("cat: ready")
+		}
 		_, err = io.Copy(os.Stdout, os.Stdin)
 	case "tty":
 		err = ttyReport()
