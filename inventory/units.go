@@ -17,16 +17,26 @@ func (h HealthCheck) IsZero() bool {
 // D returns the duration as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-func (d Duration) String() string { return time.Duration(d).String() }
+// String writes the duration the short way: "5m" rather than "5m0s".
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
 
 // ParseDuration reads "30s", "2m", "1h30m".
 func ParseDuration(s string) (Duration, error) {
 	v, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration: write it like 30s, 2m or 1h30m", s)
+		return 0, fmt.Errorf("%q is not a duration; write it like 30s, 2m or 1h30m", s)
 	}
 	if v < 0 {
-		return 0, fmt.Errorf("%q is negative: durations must be 0 or more", s)
+		return 0, fmt.Errorf("%q is negative; write a duration of 0 or more, like 30s", s)
 	}
 	return Duration(v), nil
 }
@@ -69,7 +79,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a memory size: write it like 512m or 1g", s)
+		return 0, fmt.Errorf("%q is not a memory size; write it like 512m or 1g", s)
 	}
 	return ByteSize(n * mult), nil
 }

@@ -1,0 +1,108 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Error is a failure on one hub's Docker engine. Its message names the hub.
+type Error struct {
+	Hub string
+	Err error
+	// Unreachable is set when the engine could not be reached at all (or
+	// refused access), as opposed to refusing one request.
+	Unreachable bool
+}
+
+func (e *Error) Error() string { return e.Hub + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Sentinels, matched with errors.Is.
+var (
+	// ErrUnreachable: the hub's Docker engine could not be reached or denied access.
+	ErrUnreachable = errors.New("Docker engine unreachable")
+	// ErrNotFound: no such managed container, volume or image.
+	ErrNotFound = errors.New("not found")
+)
+
+// Is makes errors.Is(err, ErrUnreachable) true for unreachable engines.
+func (e *Error) Is(target error) bool { return target == ErrUnreachable && e.Unreachable }
+
+// IsUnreachable reports whether err says a hub's engine could not be reached.
+func IsUnreachable(err error) bool { return errors.Is(err, ErrUnreachable) }
+
+// IsNotFound reports whether err says an object does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) || cerrdefs.IsNotFound(err) }
+
+// fail turns an error of the Docker client into an *Error naming the hub.
+// what says what buttctl was doing ("" for none).
+func (e *Engine) fail(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var already *Error
+	if errors.As(err, &already) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if what == "" {
+			what = "Docker engine at " + e.socket
+		}
+		return &Error{Hub: e.hub, Err: fmt.Errorf("%s: %w", what, err), Unreachable: e.version.Load() == nil}
+	}
+	de, dialFailed := errorsAsDial(err)
+	if !dialFailed && client.IsErrConnectionFailed(err) {
+		// The client drops the cause of some dial failures (permission denied);
+		// the dialer kept it.
+		de, dialFailed = e.lastDialErr.Load(), true
+	}
+	if dialFailed {
+		return &Error{Hub: e.hub, Err: e.unreachable(de, err), Unreachable: true}
+	}
+	if strings.Contains(err.Error(), "is not supported by this client") {
+		return &Error{Hub: e.hub, Err: fmt.Errorf("the Docker engine at %s is too old: %s (buttctl needs API 1.40 or later, Docker 19.03+)", e.socket, trimDaemon(err)), Unreachable: true}
+	}
+	msg := trimDaemon(err)
+	if what != "" {
+		msg = what + ": " + msg
+	}
+	return &Error{Hub: e.hub, Err: &wrapped{msg: msg, err: err}}
+}
+
+// unreachable explains a failed dial of the Docker socket and what to do.
+func (e *Engine) unreachable(de *dialError, err error) error {
+	cause := err
+	if de != nil {
+		cause = de.err
+	}
+	hint := "check that dockerd runs on the hub and that docker_socket is right"
+	switch {
+	case errors.Is(cause, os.ErrPermission) || strings.Contains(cause.Error(), "permission denied"):
+		hint = "the user has no access to the Docker socket: add it to the docker group on the hub, or set docker_socket"
+	case strings.Contains(cause.Error(), "administratively prohibited"):
+		hint = "the hub's sshd forbids forwarding to Unix sockets: set AllowStreamLocalForwarding yes in its sshd_config"
+	case strings.Contains(cause.Error(), "open failed") || strings.Contains(cause.Error(), "connect failed"):
+		hint = "sshd could not open the socket: check that dockerd runs on the hub, that docker_socket is right and that the SSH user is in the docker group"
+	}
+	return &wrapped{msg: fmt.Sprintf("Docker engine unreachable at %s: %s (%s)", e.socket, cause.Error(), hint), err: errors.Join(ErrUnreachable, cause)}
+}
+
+// wrapped carries a rewritten message while keeping the cause for errors.Is.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+// trimDaemon drops the Docker client's "Error response from daemon: " prefix.
+func trimDaemon(err error) string {
+	return strings.TrimPrefix(err.Error(), "Error response from daemon: ")
+}

@@ -1,0 +1,96 @@
+// Package standin builds a stand-in pub image for the tests of ops, from the
+// sbot program beside it: FROM scratch around a static Go binary, data in
+// /home/node/.ssb, port 8008, ssb_host, a health check through `sbot whoami`.
+// It stands in for the test world's pub image until that one is available.
+package standin
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/moby/moby/client"
+)
+
+// Image is the tag of the stand-in image.
+const Image = "buttctl-standin/pub:latest"
+
+const dockerfile = `FROM scratch
+COPY sbot /bin/sbot
+ENV ssb_host=""
+EXPOSE 8008
+VOLUME /home/node/.ssb
+HEALTHCHECK --interval=1s --timeout=3s --retries=2 CMD ["/bin/sbot", "whoami"]
+ENTRYPOINT ["/bin/sbot"]
+CMD ["server"]
+`
+
+var (
+	once     sync.Once
+	buildErr error
+)
+
+// Build builds the image into the engine behind socket (once per process).
+func Build(ctx context.Context, socket string) error {
+	once.Do(func() { buildErr = build(ctx, socket) })
+	return buildErr
+}
+
+func build(ctx context.Context, socket string) error {
+	_, self, _, _ := runtime.Caller(0)
+	dir, err := os.MkdirTemp("", "standin-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "sbot")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = filepath.Join(filepath.Dir(self), "sbot")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build sbot: %v: %s", err, out)
+	}
+	binary, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode int64
+		data []byte
+	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"sbot", 0o755, binary}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	api, err := client.New(client.WithHost("unix://" + socket))
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	res, err := api.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{Image}, Remove: true, ForceRemove: true, Version: "1"})
+	if err != nil {
+		return fmt.Errorf("build %s: %w", Image, err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if _, err := api.ImageInspect(ctx, Image); err != nil {
+		return fmt.Errorf("build %s: %v: %s", Image, err, out)
+	}
+	return nil
+}
