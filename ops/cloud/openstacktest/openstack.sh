@@ -341,10 +341,12 @@ wait_rabbitmq() {
 	die "rabbitmq did not listen on $ADDR:5672 within 60s: see $S/log/"
 }
 
-uwsgi_app() { # uwsgi_app NAME PORT WSGIFILE ENV=VAL
+# uwsgi_app NAME PORT WSGIFILE ENV=VAL. uwsgi's http-socket closes every
+# connection after one answer: say so, or clients reuse a closed connection.
+uwsgi_app() {
 	spawn "$1" uwsgi --plugin python3 --http-socket "$ADDR:$2" --wsgi-file "$3" \
 		--master --processes 2 --threads 1 --single-interpreter --die-on-term --lazy-apps --need-app \
-		--buffer-size 65535 --env "$4"
+		--buffer-size 65535 --env "$4" --add-header "Connection: close"
 }
 
 cmd_start() {
