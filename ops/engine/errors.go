@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
+	"syscall"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -81,16 +83,23 @@ func (e *Engine) unreachable(de *dialError, err error) error {
 	if de != nil {
 		cause = de.err
 	}
-	hint := "check that dockerd runs on the hub and that docker_socket is right"
+	// The dialer's own error may already name the hub. Through SSH, sshexec
+	// explains its failures itself; a local socket gets a hint here.
+	text := strings.TrimPrefix(cause.Error(), e.hub+": ")
+	hint := ""
+	var op *net.OpError
 	switch {
-	case errors.Is(cause, os.ErrPermission) || strings.Contains(cause.Error(), "permission denied"):
-		hint = "the user has no access to the Docker socket: add it to the docker group on the hub, or set docker_socket"
-	case strings.Contains(cause.Error(), "administratively prohibited"):
-		hint = "the hub's sshd forbids forwarding to Unix sockets: set AllowStreamLocalForwarding yes in its sshd_config"
-	case strings.Contains(cause.Error(), "open failed") || strings.Contains(cause.Error(), "connect failed"):
-		hint = "sshd could not open the socket: check that dockerd runs on the hub, that docker_socket is right and that the SSH user is in the docker group"
+	case !errors.As(cause, &op) || op.Net != "unix":
+	case errors.Is(cause, os.ErrPermission):
+		hint = "the user has no access to the Docker socket: add it to the docker group, or set docker_socket"
+	case errors.Is(cause, os.ErrNotExist) || errors.Is(cause, syscall.ECONNREFUSED):
+		hint = "is dockerd running, and is docker_socket right?"
 	}
-	return &wrapped{msg: fmt.Sprintf("Docker engine unreachable at %s: %s (%s)", e.socket, cause.Error(), hint), err: errors.Join(ErrUnreachable, cause)}
+	msg := fmt.Sprintf("Docker engine unreachable at %s: %s", e.socket, text)
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return &wrapped{msg: msg, err: errors.Join(ErrUnreachable, cause)}
 }
 
 // wrapped carries a rewritten message while keeping the cause for errors.Is.

@@ -44,6 +44,8 @@ func (e *ExitCodeError) Error() string {
 func (e *ExitCodeError) Unwrap() error { return e.Err }
 
 // SilentError has already been reported to the user; only the exit code remains.
+//
+//lint:ignore ST1012 the skeleton's name, kept: other commands use it
 var SilentError = errors.New("silent")
 
 // ExitCode maps an error to the process exit code. It is the one place that does.

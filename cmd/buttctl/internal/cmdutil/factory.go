@@ -3,11 +3,14 @@
 package cmdutil
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/hubconn"
+	"github.com/buttctl/buttctl/sshexec"
 )
 
 // EnvInventory names the environment variable that points at the inventory.
@@ -23,6 +26,17 @@ type Factory struct {
 
 	// Inventory loads the inventory the user pointed at.
 	Inventory func() (*inventory.Inventory, error)
+	// Conns reaches the inventory's hubs (one shared SSH connection per hub).
+	Conns func() (*hubconn.Conns, error)
+
+	conns *hubconn.Conns
+}
+
+// Close releases what the Factory built (the hubs' SSH connections).
+func (f *Factory) Close() {
+	if f.conns != nil {
+		f.conns.Close()
+	}
 }
 
 // New returns the Factory for a real invocation.
@@ -40,6 +54,19 @@ func New(version, commit string) *Factory {
 		}
 		return inv, err
 	}
+	f.Conns = func() (*hubconn.Conns, error) {
+		if f.conns == nil {
+			inv, err := f.Inventory()
+			if err != nil {
+				return nil, err
+			}
+			errOut := f.IOStreams.ErrOut
+			f.conns = hubconn.New(inv, hubconn.Options{Pool: sshexec.PoolOptions{
+				Logf: func(format string, a ...any) { fmt.Fprintf(errOut, "buttctl: "+format+"\n", a...) },
+			}})
+		}
+		return f.conns, nil
+	}
 	return f
 }
 
@@ -56,6 +83,19 @@ func (f *Factory) InventoryPath() string {
 		return "buttctl.yaml"
 	}
 	return filepath.Join(ConfigDir(), "buttctl.yaml")
+}
+
+// InitPath is where `buttctl init` writes a new inventory: -i, then
+// $BUTTCTL_INVENTORY, then ./buttctl.yaml (never the XDG directory unless
+// pointed there).
+func (f *Factory) InitPath() string {
+	if f.InventoryFlag != "" {
+		return f.InventoryFlag
+	}
+	if p := os.Getenv(EnvInventory); p != "" {
+		return p
+	}
+	return "buttctl.yaml"
 }
 
 // ConfigDir is buttctl's directory under the XDG config home.

@@ -29,14 +29,26 @@ func System() *IOStreams {
 	s.stdinTTY = term.IsTerminal(int(os.Stdin.Fd()))
 	s.stdoutTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	s.stderrTTY = term.IsTerminal(int(os.Stderr.Fd()))
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.color = s.stdoutTTY && !noColor && os.Getenv("TERM") != "dumb"
+	s.color = ColorWanted(s.stdoutTTY, os.LookupEnv)
 	if s.stdoutTTY {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			s.width = w
 		}
 	}
 	return s
+}
+
+// ColorWanted decides whether output may carry colour: only on a terminal,
+// never when NO_COLOR is set (to anything, see no-color.org) or TERM=dumb.
+func ColorWanted(tty bool, lookupEnv func(string) (string, bool)) bool {
+	if !tty {
+		return false
+	}
+	if _, set := lookupEnv("NO_COLOR"); set {
+		return false
+	}
+	term, _ := lookupEnv("TERM")
+	return term != "dumb"
 }
 
 // Test returns streams backed by buffers: not a terminal, no colour.

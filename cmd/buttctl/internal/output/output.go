@@ -3,6 +3,7 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,8 +61,28 @@ func AddFlag(cmd *cobra.Command, f *Format, allowed ...Format) {
 		names[i] = string(a)
 	}
 	*f = allowed[0]
-	cmd.Flags().VarP(f, "output", "o", "output format: "+strings.Join(names, "|"))
+	cmd.Flags().VarP(&formatValue{f: f, allowed: allowed}, "output", "o", "output format: "+strings.Join(names, "|"))
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(names, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// formatValue is -o for one command: only the formats it allows.
+type formatValue struct {
+	f       *Format
+	allowed []Format
+}
+
+func (v *formatValue) String() string { return v.f.String() }
+func (v *formatValue) Type() string   { return "format" }
+func (v *formatValue) Set(s string) error {
+	if !slices.Contains(v.allowed, Format(s)) {
+		names := make([]string, len(v.allowed))
+		for i, a := range v.allowed {
+			names[i] = string(a)
+		}
+		return fmt.Errorf("unknown output format %q: use one of %s", s, strings.Join(names, ", "))
+	}
+	*v.f = Format(s)
+	return nil
 }
 
 // Export writes v as JSON (indented, trailing newline) or YAML. Field names come
@@ -78,17 +99,41 @@ func Export(w io.Writer, f Format, v any) error {
 		if err != nil {
 			return err
 		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
 		var generic any
-		if err := json.Unmarshal(b, &generic); err != nil {
+		if err := dec.Decode(&generic); err != nil {
 			return err
 		}
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
-		if err := enc.Encode(generic); err != nil {
+		if err := enc.Encode(exactNumbers(generic)); err != nil {
 			return err
 		}
 		return enc.Close()
 	default:
 		return fmt.Errorf("output format %q is not a machine format", f)
 	}
+}
+
+// exactNumbers turns the json.Numbers of a decoded JSON value into int64 (or
+// float64 when they have a fraction), so YAML writes 1000000000, not 1e+09.
+func exactNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = exactNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = exactNumbers(e)
+		}
+	}
+	return v
 }

@@ -7,6 +7,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/completion"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/initcmd"
+	inventorycmd "github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/inventory"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
@@ -23,6 +26,7 @@ func Main(args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
 	err := cmd.Execute()
+	f.Close()
 	if err != nil && cmdutil.IsCobraUsage(err) {
 		err = &cmdutil.UsageError{Err: err}
 	}
@@ -53,7 +57,10 @@ YAML inventory.`,
 		return &cmdutil.UsageError{Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 
+	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
+	cmd.AddCommand(inventorycmd.NewCmdInventory(f))
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
+	cmd.AddCommand(hub.NewCmdHub(f))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	return cmd
 }

@@ -1,0 +1,165 @@
+package pubs_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/hubconn"
+	"github.com/buttctl/buttctl/ops/internal/standin"
+	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/pubspec"
+	"github.com/buttctl/buttctl/sshexec"
+	"github.com/buttctl/buttctl/sshexec/sshdtest"
+)
+
+const socket = "/var/run/docker.sock"
+
+func needDocker(t *testing.T) {
+	t.Helper()
+	if os.Getenv("BUTTCTL_SKIP_DOCKER") == "1" {
+		t.Skip("BUTTCTL_SKIP_DOCKER=1")
+	}
+	if _, err := os.Stat(socket); err != nil {
+		t.Fatalf("these tests need this machine's Docker engine at %s (set BUTTCTL_SKIP_DOCKER=1 to skip them): %v", socket, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := standin.Build(ctx, socket); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// raw is a Docker client for arranging and checking the engine behind
+// buttctl's back.
+func raw(t *testing.T) *client.Client {
+	t.Helper()
+	api, err := client.New(client.WithHost("unix://" + socket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	return api
+}
+
+func uniq(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// freePort returns a TCP port nothing listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// localInventory is an inventory with the local hub (this machine's real
+// Docker engine), a hub whose engine does not exist, and extra YAML for pubs.
+func localInventory(t *testing.T, pubsYAML string) *inventory.Inventory {
+	t.Helper()
+	return parseInventory(t, "", `  - {name: local, local: true}
+  - {name: dead, local: true, docker_socket: /nonexistent/buttctl-test/docker.sock}
+`, pubsYAML)
+}
+
+// sshInventory is an inventory whose hub "remote" is reached through a real
+// OpenSSH sshd on loopback, whose Docker socket is this machine's engine's.
+func sshInventory(t *testing.T, srv *sshdtest.Server, pubsYAML string) *inventory.Inventory {
+	t.Helper()
+	return parseInventory(t,
+		fmt.Sprintf("ssh: {identity_file: %s, known_hosts: %s, config: none}\n", srv.IdentityPath(), srv.KnownHostsPath),
+		fmt.Sprintf("  - {name: remote, address: %s, port: %d, user: %s}\n", srv.IP, srv.Port, srv.User),
+		pubsYAML)
+}
+
+func parseInventory(t *testing.T, sshYAML, hubsYAML, pubsYAML string) *inventory.Inventory {
+	t.Helper()
+	text := fmt.Sprintf(`version: 1
+%sdefaults: {image: %q, health: {interval: 1s, timeout: 3s, retries: 2}}
+hubs:
+%spubs:
+%s`, sshYAML, standin.Image, hubsYAML, pubsYAML)
+	inv, err := inventory.Parse("test.yaml", []byte(text))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	return inv
+}
+
+// service returns the pub operations over inv through this machine's
+// sockets, and removes, when the test ends, every container and volume of
+// the pubs of inv (found by buttctl's labels, removed by id).
+func service(t *testing.T, inv *inventory.Inventory) *pubs.Service {
+	t.Helper()
+	conns := hubconn.New(inv, hubconn.Options{Pool: sshexec.PoolOptions{AgentSocket: sshexec.AgentNone, NoDefaultIdentities: true}})
+	s := pubs.New(inv, conns)
+	api := raw(t)
+	t.Cleanup(func() {
+		s.Close()
+		conns.Close()
+		ctx := context.Background()
+		for _, p := range inv.Pubs {
+			res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+p.Name).Add("label", engine.LabelManaged+"=true")})
+			if err == nil {
+				for _, c := range res.Items {
+					_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+				}
+			}
+			if v, err := api.VolumeInspect(ctx, pubspec.VolumeName(p.Name), client.VolumeInspectOptions{}); err == nil && v.Volume.Labels[engine.LabelPub] == p.Name {
+				_, _ = api.VolumeRemove(ctx, v.Volume.Name, client.VolumeRemoveOptions{Force: true})
+			}
+		}
+	})
+	return s
+}
+
+// waitFor polls cond until it holds, failing the test after a deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for delay := 10 * time.Millisecond; !cond(); delay = min(2*delay, 500*time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(delay)
+	}
+}
+
+// statusOf finds the row of pub in a listing.
+func statusOf(t *testing.T, s *pubs.Service, pub string) pubs.Status {
+	t.Helper()
+	p, _ := s.Inventory().Pub(pub)
+	rows, _ := s.List(context.Background(), pubs.ListOptions{Identity: true, Hubs: []string{p.Hub}})
+	for _, r := range rows {
+		if r.Name == pub {
+			return r
+		}
+	}
+	t.Fatalf("pub %s not listed", pub)
+	return pubs.Status{}
+}
+
+func mustContain(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s = %q; want it to contain %q", what, got, w)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+// Package pubs carries out the operations on pubs (list, create, start,
+// stop, restart, kill, rm, logs, exec, inspect, whoami, invite) over the
+// Docker engines of their hubs. It is what the command line, the console and
+// the watch daemon call; it never prints.
+package pubs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/pubspec"
+)
+
+// HubDialer opens a connection to a Unix socket on a hub: through the hub's
+// SSH connection, or directly for a local hub. hubconn.Conns is one.
+type HubDialer interface {
+	DialUnix(ctx context.Context, hub, socketPath string) (net.Conn, error)
+}
+
+// Service operates the pubs of one inventory. It keeps one engine client per
+// hub; Close releases them.
+type Service struct {
+	inv  *inventory.Inventory
+	dial HubDialer
+	// Now is the clock (tests replace it).
+	Now func() time.Time
+
+	mu      sync.Mutex
+	engines map[string]*engine.Engine
+}
+
+// New returns the pub operations over inv's hubs, reached through dial.
+func New(inv *inventory.Inventory, dial HubDialer) *Service {
+	return &Service{inv: inv, dial: dial, Now: time.Now, engines: map[string]*engine.Engine{}}
+}
+
+// Inventory is the inventory the service operates.
+func (s *Service) Inventory() *inventory.Inventory { return s.inv }
+
+// Close releases the engine clients (not the dialer's connections).
+func (s *Service) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, e := range s.engines {
+		e.Close()
+		delete(s.engines, name)
+	}
+	return nil
+}
+
+// Engine returns the Docker engine of the named hub.
+func (s *Service) Engine(hub string) (*engine.Engine, error) {
+	h, ok := s.inv.Hub(hub)
+	if !ok {
+		return nil, fmt.Errorf("hub %s is not in the inventory %s", hub, s.inv.Path)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.engines[hub]; ok {
+		return e, nil
+	}
+	socket := h.DockerSocket
+	if socket == "" {
+		socket = inventory.DefaultDockerSocket
+	}
+	e, err := engine.New(hub, socket, func(ctx context.Context) (net.Conn, error) {
+		return s.dial.DialUnix(ctx, hub, socket)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.engines[hub] = e
+	return e, nil
+}
+
+// Error is a failure of an operation on one pub. Its message names the pub
+// and its hub.
+type Error struct {
+	Pub, Hub string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	if e.Hub == "" {
+		return "pub " + e.Pub + ": " + strings.TrimPrefix(e.Err.Error(), "pub "+e.Pub+": ")
+	}
+	msg := strings.TrimPrefix(e.Err.Error(), "pub "+e.Pub+": ")
+	return "pub " + e.Pub + " on " + e.Hub + ": " + strings.TrimPrefix(msg, e.Hub+": ")
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrBadInput marks errors in what the caller asked (a bad --since, a bad
+// number of uses), as opposed to failures on the hub.
+var ErrBadInput = errors.New("bad input")
+
+// ErrUnknownPub: the inventory has no such pub.
+var ErrUnknownPub = errors.New("unknown pub")
+
+// badInput wraps a message as ErrBadInput.
+func badInput(format string, a ...any) error {
+	return &inputError{msg: fmt.Sprintf(format, a...)}
+}
+
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string        { return e.msg }
+func (e *inputError) Is(target error) bool { return target == ErrBadInput }
+
+// target is a pub of the inventory, with its hub's engine.
+type target struct {
+	pub inventory.Pub
+	eng *engine.Engine
+}
+
+func (t target) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return err
+	}
+	return &Error{Pub: t.pub.Name, Hub: t.pub.Hub, Err: err}
+}
+
+// target finds the pub called name and its hub's engine.
+func (s *Service) target(name string) (target, error) {
+	p, ok := s.inv.Pub(name)
+	if !ok {
+		return target{}, &Error{Pub: name, Err: fmt.Errorf("not in the inventory %s: %w (check the name, or add it under pubs:)", s.inv.Path, ErrUnknownPub)}
+	}
+	if p.Hub == "" {
+		return target{}, &Error{Pub: name, Err: errors.New("has no hub in the inventory: set its hub")}
+	}
+	e, err := s.Engine(p.Hub)
+	if err != nil {
+		return target{}, &Error{Pub: name, Hub: p.Hub, Err: err}
+	}
+	return target{pub: *p, eng: e}, nil
+}
+
+// container finds the pub's managed container; a pub without one is an error
+// that says how to create it.
+func (s *Service) container(ctx context.Context, t target) (engine.Container, error) {
+	c, err := t.eng.PubContainer(ctx, t.pub.Name)
+	if engine.IsNotFound(err) {
+		return c, t.fail(fmt.Errorf("no container (create it with 'buttctl pub create %s'): %w", t.pub.Name, engine.ErrNotFound))
+	}
+	return c, t.fail(err)
+}
+
+// resolve is target then container.
+func (s *Service) resolve(ctx context.Context, name string) (target, engine.Container, error) {
+	t, err := s.target(name)
+	if err != nil {
+		return t, engine.Container{}, err
+	}
+	c, err := s.container(ctx, t)
+	return t, c, err
+}
+
+// Each runs op on every name, at most parallel at a time (1 or less: one at a
+// time), and returns the errors in the order of names (nil for successes).
+func Each(ctx context.Context, names []string, parallel int, op func(ctx context.Context, name string) error) []error {
+	if parallel < 1 {
+		parallel = 1
+	}
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = op(ctx, n)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// specOf builds the pub's spec, naming the pub and hub in errors.
+func specOf(inv *inventory.Inventory, t target) (pubspec.Spec, error) {
+	s, err := pubspec.Build(inv, t.pub)
+	return s, t.fail(err)
+}
