@@ -11,8 +11,9 @@
 #   openstack.sh start          configure a fresh state dir, start everything, bootstrap
 #   openstack.sh stop           end the processes `start` recorded
 #   openstack.sh status         is it up? (exit 0 when keystone answers)
-#   openstack.sh run -- CMD...  under an exclusive lock: start, run CMD with
-#                               BUTTCTL_OPENSTACK set to the state dir, stop
+#   openstack.sh run -- CMD...  under an exclusive lock: start (unless running),
+#                               run CMD with BUTTCTL_OPENSTACK set to the state
+#                               dir, stop what this run started
 #
 # Environment: BUTTCTL_OPENSTACK_DIR (state dir, default /dev/shm/buttctl-openstack),
 # BUTTCTL_OPENSTACK_ADDR (loopback address the services listen on, default 127.0.83.1).
@@ -72,7 +73,7 @@ cmd_install() {
 # own), output to log/NAME.log, and record NAME PID in $S/pids.
 spawn() {
 	local name=$1; shift
-	setsid "$@" >>"$S/log/$name.log" 2>&1 </dev/null &
+	setsid "$@" >>"$S/log/$name.log" 2>&1 </dev/null 9>&- &
 	echo "$name $!" >>"$S/pids"
 }
 
@@ -130,6 +131,8 @@ project_name = service
 username = $1
 password = $SERVICE_PASSWORD
 region_name = $REGION
+# Validate every token: a revoked token stops working at once (the tests rely on it).
+token_cache_time = -1
 EOT
 }
 
@@ -205,6 +208,8 @@ osapi_compute_workers = 1
 vif_plugging_is_fatal = false
 vif_plugging_timeout = 0
 instance_name_template = instance-%08x
+# Periodic tasks (host discovery among them) start at once, not up to 60s late.
+periodic_fuzzy_delay = 0
 [api]
 auth_strategy = keystone
 [wsgi]
@@ -345,7 +350,7 @@ wait_rabbitmq() {
 # connection after one answer: say so, or clients reuse a closed connection.
 uwsgi_app() {
 	spawn "$1" uwsgi --plugin python3 --http-socket "$ADDR:$2" --wsgi-file "$3" \
-		--master --processes 2 --threads 1 --single-interpreter --die-on-term --lazy-apps --need-app \
+		--master --processes 3 --threads 1 --single-interpreter --die-on-term --lazy-apps --need-app \
 		--buffer-size 65535 --env "$4" --add-header "Connection: close"
 }
 
@@ -358,6 +363,7 @@ cmd_start() {
 		cmd_stop
 	fi
 	local t0=$SECONDS
+	STARTED_HERE=1
 	rm -rf "$S"
 	STARTING=1
 	trap 'log "start failed at line $LINENO: see $S/log/setup.log and $S/log/"; cmd_stop' ERR
@@ -427,7 +433,8 @@ cmd_run() {
 	[ $# -gt 0 ] || die "usage: openstack.sh run -- CMD..."
 	exec 9>"$LOCK"
 	flock 9
-	trap 'cmd_stop' EXIT
+	STARTED_HERE=
+	trap '[ -n "$STARTED_HERE" ] && cmd_stop' EXIT
 	cmd_start
 	BUTTCTL_OPENSTACK="$S" "$@"
 }
