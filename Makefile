@@ -54,8 +54,13 @@ lint:
 bench: test-deps build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
+# run: a starter inventory is written first when there is none (buttctl init).
+# TODO(console): until the console (issue 10) and `buttctl status` (issue 8)
+# land, `make run` shows the inventory; then it opens the console on the
+# `local` hub (a plain `./$(BIN)` on a TTY).
 run: build
-	./$(BIN) status
+	@inv="$$(./$(BIN) inventory path)"; [ -e "$$inv" ] || ./$(BIN) init
+	./$(BIN) inventory show
 
 clean:
 	rm -rf bin

@@ -56,10 +56,20 @@ func Edit(path string) (*Editor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
+	e, err := newEditor(path, data)
+	if err != nil {
+		return nil, err
+	}
+	e.file, e.mode = file, st.Mode().Perm()
+	return e, nil
+}
+
+// newEditor is an Editor of data, a valid inventory, not yet tied to a file.
+func newEditor(path string, data []byte) (*Editor, error) {
 	if _, err := Parse(path, data); err != nil {
 		return nil, err
 	}
-	e := &Editor{path: path, file: file, orig: data, mode: st.Mode().Perm(), LockWait: 10 * time.Second}
+	e := &Editor{path: path, orig: data, LockWait: 10 * time.Second}
 	if err := e.setText(data); err != nil {
 		return nil, err
 	}

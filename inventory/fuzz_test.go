@@ -91,3 +91,69 @@ func checkValid(t *testing.T, inv *Inventory) {
 		}
 	}
 }
+
+// FuzzEdit runs edits that cannot make a valid inventory invalid on whatever
+// valid inventory the fuzzer finds, and checks that each one does exactly
+// what it says, keeps the inventory valid, and never panics.
+func FuzzEdit(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.yaml")
+	for _, s := range seeds {
+		data, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add(Starter())
+	f.Add([]byte(crashFixture))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := newEditor("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		inv := e.Inventory()
+		after := func(what string) *Inventory {
+			t.Helper()
+			got, err := Parse("fuzz.yaml", e.text)
+			if err != nil {
+				t.Fatalf("%s made the inventory invalid:\n%v\n--- before\n%s\n--- after\n%s", what, err, data, e.text)
+			}
+			return got
+		}
+		if len(inv.Pubs) > 0 {
+			name := inv.Pubs[0].Name
+			if err := e.SetPubState(name, StateStopped); err != nil {
+				t.Fatalf("SetPubState: %v", err)
+			}
+			if p, _ := after("SetPubState").Pub(name); p.State != StateStopped {
+				t.Fatalf("SetPubState did not stick:\n%s", e.text)
+			}
+		}
+		if len(inv.Hubs) > 0 {
+			name := inv.Hubs[0].Name
+			if err := e.SetHubServerID(name, "fuzz-server"); err != nil {
+				t.Fatalf("SetHubServerID: %v", err)
+			}
+			if h, _ := after("SetHubServerID").Hub(name); h.ServerID != "fuzz-server" {
+				t.Fatalf("SetHubServerID did not stick:\n%s", e.text)
+			}
+		}
+		if _, taken := inv.Pub("fuzz-added"); !taken {
+			if err := e.AddPub(Pub{Name: "fuzz-added", Host: "fuzz.example.org"}); err != nil {
+				t.Fatalf("AddPub: %v", err)
+			}
+			if p, ok := after("AddPub").Pub("fuzz-added"); !ok || p.Host != "fuzz.example.org" {
+				t.Fatalf("AddPub did not stick:\n%s", e.text)
+			}
+		}
+		if len(inv.Pubs) > 0 {
+			name := inv.Pubs[0].Name
+			if err := e.RemovePub(name); err != nil {
+				t.Fatalf("RemovePub: %v", err)
+			}
+			if _, ok := after("RemovePub").Pub(name); ok {
+				t.Fatalf("RemovePub did not stick:\n%s", e.text)
+			}
+		}
+	})
+}

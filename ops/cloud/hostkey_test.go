@@ -154,8 +154,8 @@ ssh_key_console_blacklist: []
 func TestBodyMessage(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"forbidden": {"code": 403, "message": "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances"}}`: "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances",
-		`{"NeutronError": {"type": "OverQuota", "message": "Quota exceeded for resources: ['port'].", "detail": ""}}`:            "Quota exceeded for resources: ['port'].",
-		`{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}`:   "The request you have made requires authentication.",
+		`{"NeutronError": {"type": "OverQuota", "message": "Quota exceeded for resources: ['port'].", "detail": ""}}`:             "Quota exceeded for resources: ['port'].",
+		`{"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}`:      "The request you have made requires authentication.",
 		"<html>\n<body>Bad   Gateway</body></html>": "<html> <body>Bad Gateway</body></html>",
 	} {
 		if got := bodyMessage([]byte(body)); got != want {

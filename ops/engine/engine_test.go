@@ -20,7 +20,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/ops/engine"
-	"github.com/buttctl/buttctl/ops/internal/standin"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 )
 
 const socket = "/var/run/docker.sock"
@@ -29,22 +29,12 @@ const socket = "/var/run/docker.sock"
 // its Unix socket), failing loudly where there is none.
 func local(t *testing.T) *engine.Engine {
 	t.Helper()
-	if os.Getenv("BUTTCTL_SKIP_DOCKER") == "1" {
-		t.Skip("BUTTCTL_SKIP_DOCKER=1")
-	}
-	if _, err := os.Stat(socket); err != nil {
-		t.Fatalf("these tests need this machine's Docker engine at %s (set BUTTCTL_SKIP_DOCKER=1 to skip them): %v", socket, err)
-	}
+	pubstest.Require(t)
 	e, err := engine.NewLocal("local", socket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := standin.Build(ctx, socket); err != nil {
-		t.Fatal(err)
-	}
 	return e
 }
 
@@ -98,7 +88,7 @@ func testNetwork(t *testing.T, e *engine.Engine, api *client.Client) string {
 
 func pubConfig(pub, volume, net string) (*container.Config, *container.HostConfig) {
 	return &container.Config{
-			Image:  standin.Image,
+			Image:  pubstest.Image,
 			Labels: managedLabels(pub),
 			Env:    []string{"ssb_host=pub.example.org"},
 		}, &container.HostConfig{
@@ -197,7 +187,7 @@ func TestHandlesComeOnlyFromLabelledLookups(t *testing.T) {
 	if err := e.Start(ctx, engine.Container{ID: "deadbeef", Name: "forged"}); err == nil || !strings.Contains(err.Error(), "refusing to touch container \"forged\"") {
 		t.Errorf("start of a forged handle: %v", err)
 	}
-	cfg := &container.Config{Image: standin.Image, Labels: map[string]string{engine.LabelPub: "x"}}
+	cfg := &container.Config{Image: pubstest.Image, Labels: map[string]string{engine.LabelPub: "x"}}
 	if _, err := e.Create(ctx, uniq("buttctl-test-unlabelled"), cfg, nil); err == nil || !strings.Contains(err.Error(), "without buttctl's labels") {
 		t.Errorf("create without the managed label: %v", err)
 	}
@@ -218,7 +208,7 @@ func TestUnlabelledContainersAreInvisible(t *testing.T) {
 	} {
 		res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
 			Name:   fmt.Sprintf("buttctl-pub-%s-%d", pub, i),
-			Config: &container.Config{Image: standin.Image, Labels: labels},
+			Config: &container.Config{Image: pubstest.Image, Labels: labels},
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -135,3 +135,18 @@ func (c *countingReader) readErr() error {
 	defer c.mu.Unlock()
 	return c.err
 }
+
+// ImageID returns the id of image ref on the hub, or "" when it is not there.
+func (e *Engine) ImageID(ctx context.Context, ref string) (id string, size int64, err error) {
+	if err := e.ready(ctx); err != nil {
+		return "", 0, err
+	}
+	res, err := e.api.ImageInspect(ctx, ref)
+	if IsNotFound(err) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, e.fail(err, "inspect image "+ref)
+	}
+	return res.ID, res.Size, nil
+}

@@ -43,7 +43,7 @@ type CreateOptions struct {
 	// answers (see Reachability); nil skips the wait.
 	WaitReady func(ctx context.Context, hub inventory.Hub) error
 	// Record writes the hub to the inventory.
-	Record func(hub inventory.Hub) error
+	Record   func(hub inventory.Hub) error
 	Progress Progress
 }
 

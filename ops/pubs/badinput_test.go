@@ -14,8 +14,8 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/ops/engine"
-	"github.com/buttctl/buttctl/ops/internal/standin"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 	"github.com/buttctl/buttctl/sshexec/sshdtest"
 )
 
@@ -31,7 +31,7 @@ func TestUnknownPub(t *testing.T) {
 		"whoami": func() error { _, err := s.Whoami(ctx, "scuttle-9"); return err },
 	} {
 		err := call()
-		if !errors.Is(err, pubs.ErrUnknownPub) || !strings.HasPrefix(err.Error(), "pub scuttle-9: not in the inventory test.yaml") || strings.Contains(err.Error(), "\n") {
+		if !errors.Is(err, pubs.ErrUnknownPub) || err.Error() != "pub scuttle-9 is not in the inventory test.yaml (pubs: known): check the name, or add it under pubs:" || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v", op, err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestUnlabelledContainersAreUntouched(t *testing.T) {
 	} {
 		res, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{
 			Name:       h.name,
-			Config:     &container.Config{Image: standin.Image, Labels: h.labels},
+			Config:     &container.Config{Image: pubstest.Image, Labels: h.labels},
 			HostConfig: &container.HostConfig{NetworkMode: "none"},
 		})
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,8 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubconn"
-	"github.com/buttctl/buttctl/ops/internal/standin"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/sshexec"
 	"github.com/buttctl/buttctl/sshexec/sshdtest"
@@ -25,20 +24,7 @@ import (
 
 const socket = "/var/run/docker.sock"
 
-func needDocker(t *testing.T) {
-	t.Helper()
-	if os.Getenv("BUTTCTL_SKIP_DOCKER") == "1" {
-		t.Skip("BUTTCTL_SKIP_DOCKER=1")
-	}
-	if _, err := os.Stat(socket); err != nil {
-		t.Fatalf("these tests need this machine's Docker engine at %s (set BUTTCTL_SKIP_DOCKER=1 to skip them): %v", socket, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if err := standin.Build(ctx, socket); err != nil {
-		t.Fatal(err)
-	}
-}
+func needDocker(t *testing.T) { pubstest.Require(t) }
 
 // raw is a Docker client for arranging and checking the engine behind
 // buttctl's back.
@@ -94,7 +80,7 @@ func parseInventory(t *testing.T, sshYAML, hubsYAML, pubsYAML string) *inventory
 %sdefaults: {image: %q, health: {interval: 1s, timeout: 3s, retries: 2}}
 hubs:
 %spubs:
-%s`, sshYAML, standin.Image, hubsYAML, pubsYAML)
+%s`, sshYAML, pubstest.Image, hubsYAML, pubsYAML)
 	inv, err := inventory.Parse("test.yaml", []byte(text))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)

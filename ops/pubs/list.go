@@ -197,23 +197,15 @@ func (s *Service) fillIdentities(ctx context.Context, e *engine.Engine, cs []eng
 			idx = append(idx, i)
 		}
 	}
-	names := make([]string, len(idx))
-	for i, j := range idx {
-		names[i] = rows[j].Name
-	}
-	Each(ctx, names, 4, func(ctx context.Context, name string) error {
-		for _, j := range idx {
-			if rows[j].Name != name {
-				continue
+	Each(ctx, len(idx), 4, func(ctx context.Context, k int) error {
+		r := &rows[idx[k]]
+		id, err := s.whoami(ctx, e, byPub[r.Name], r.Image)
+		if err != nil {
+			if r.Error == "" {
+				r.Error = err.Error()
 			}
-			id, err := s.whoami(ctx, e, byPub[name], rows[j].Image)
-			if err != nil {
-				if rows[j].Error == "" {
-					rows[j].Error = err.Error()
-				}
-			} else {
-				rows[j].Identity = id
-			}
+		} else {
+			r.Identity = id
 		}
 		return nil
 	})

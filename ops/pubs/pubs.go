@@ -104,6 +104,27 @@ var ErrBadInput = errors.New("bad input")
 // ErrUnknownPub: the inventory has no such pub.
 var ErrUnknownPub = errors.New("unknown pub")
 
+// unknownPub says that name is not a pub of the inventory, and which are.
+func (s *Service) unknownPub(name string) error {
+	names := make([]string, 0, len(s.inv.Pubs))
+	for _, p := range s.inv.Pubs {
+		names = append(names, p.Name)
+	}
+	known := "it has no pubs"
+	switch {
+	case len(names) > 8:
+		known = "pubs: " + strings.Join(names[:8], ", ") + ", …"
+	case len(names) > 0:
+		known = "pubs: " + strings.Join(names, ", ")
+	}
+	return &unknownPubError{msg: fmt.Sprintf("pub %s is not in the inventory %s (%s): check the name, or add it under pubs:", name, s.inv.Path, known)}
+}
+
+type unknownPubError struct{ msg string }
+
+func (e *unknownPubError) Error() string        { return e.msg }
+func (e *unknownPubError) Is(target error) bool { return target == ErrUnknownPub }
+
 // badInput wraps a message as ErrBadInput.
 func badInput(format string, a ...any) error {
 	return &inputError{msg: fmt.Sprintf(format, a...)}
@@ -135,7 +156,7 @@ func (t target) fail(err error) error {
 func (s *Service) target(name string) (target, error) {
 	p, ok := s.inv.Pub(name)
 	if !ok {
-		return target{}, &Error{Pub: name, Err: fmt.Errorf("not in the inventory %s: %w (check the name, or add it under pubs:)", s.inv.Path, ErrUnknownPub)}
+		return target{}, s.unknownPub(name)
 	}
 	if p.Hub == "" {
 		return target{}, &Error{Pub: name, Err: errors.New("has no hub in the inventory: set its hub")}
@@ -167,22 +188,22 @@ func (s *Service) resolve(ctx context.Context, name string) (target, engine.Cont
 	return t, c, err
 }
 
-// Each runs op on every name, at most parallel at a time (1 or less: one at a
-// time), and returns the errors in the order of names (nil for successes).
-func Each(ctx context.Context, names []string, parallel int, op func(ctx context.Context, name string) error) []error {
+// Each runs op(ctx, i) for i in [0, n), at most parallel at a time (1 or
+// less: one at a time), and returns the errors by i (nil for successes).
+func Each(ctx context.Context, n, parallel int, op func(ctx context.Context, i int) error) []error {
 	if parallel < 1 {
 		parallel = 1
 	}
-	errs := make([]error, len(names))
+	errs := make([]error, n)
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
-	for i, n := range names {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = op(ctx, n)
+			errs[i] = op(ctx, i)
 		}()
 	}
 	wg.Wait()

@@ -18,8 +18,8 @@ import (
 
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/engine"
-	"github.com/buttctl/buttctl/ops/internal/standin"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/sshexec/sshdtest"
 )
@@ -66,7 +66,7 @@ func lifecycle(t *testing.T, inv *inventory.Inventory, pub string, port int, pub
 		st = statusOf(t, s, pub)
 		return st.Health == "healthy" && st.Identity != ""
 	})
-	if st.State != "running" || st.Hub != hub || st.Port != port || st.Image != standin.Image || st.Drift || st.Orphan || !ssbID.MatchString(st.Identity) {
+	if st.State != "running" || st.Hub != hub || st.Port != port || st.Image != pubstest.Image || st.Drift || st.Orphan || !ssbID.MatchString(st.Identity) {
 		t.Errorf("status %+v", st)
 	}
 	id, err := s.Whoami(ctx, pub)

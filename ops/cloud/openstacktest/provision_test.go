@@ -383,7 +383,9 @@ func TestQuotaExceeded(t *testing.T) {
 	if _, err := quotasets.Update(ctx, compute, f.env.ProjectID, quotasets.UpdateOpts{Instances: &zero}).Extract(); err != nil {
 		t.Fatalf("set quota: %v", err)
 	}
-	t.Cleanup(func() { quotasets.Update(context.Background(), compute, f.env.ProjectID, quotasets.UpdateOpts{Instances: &ten}) })
+	t.Cleanup(func() {
+		quotasets.Update(context.Background(), compute, f.env.ProjectID, quotasets.UpdateOpts{Instances: &ten})
+	})
 	var events []provision.Event
 	_, err = provision.Create(ctx, f.cloud, f.createOptions("test-quota", &events))
 	if !cloud.IsQuota(err) {

@@ -3,7 +3,6 @@
 package output
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -94,20 +93,20 @@ func Export(w io.Writer, f Format, v any) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)
 	case YAML:
-		// Round-trip through JSON so YAML uses the same field names and omissions.
+		// Through JSON, so YAML has the same field names, omissions and
+		// order (struct order, map keys sorted), then as block YAML.
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		var generic any
-		if err := dec.Decode(&generic); err != nil {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b, &doc); err != nil {
 			return err
 		}
+		blockStyle(&doc)
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
-		if err := enc.Encode(exactNumbers(generic)); err != nil {
+		if err := enc.Encode(&doc); err != nil {
 			return err
 		}
 		return enc.Close()
@@ -116,24 +115,11 @@ func Export(w io.Writer, f Format, v any) error {
 	}
 }
 
-// exactNumbers turns the json.Numbers of a decoded JSON value into int64 (or
-// float64 when they have a fraction), so YAML writes 1000000000, not 1e+09.
-func exactNumbers(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = exactNumbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = exactNumbers(e)
-		}
+// blockStyle drops the flow style and quoting JSON text parses with; the
+// encoder quotes again whatever needs it.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
 	}
-	return v
 }

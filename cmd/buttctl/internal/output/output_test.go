@@ -10,9 +10,12 @@ import (
 )
 
 type row struct {
-	HubName string        `json:"hub_name"`
-	Uptime  time.Duration `json:"uptime_ns"`
-	Tags    []string      `json:"tags,omitempty"`
+	HubName string            `json:"hub_name"`
+	Uptime  time.Duration     `json:"uptime_ns"`
+	Tags    []string          `json:"tags,omitempty"`
+	ID      string            `json:"id,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Ratio   float64           `json:"ratio,omitempty"`
 }
 
 func TestExport(t *testing.T) {
@@ -30,6 +33,15 @@ func TestExport(t *testing.T) {
 	}
 	if want := "- hub_name: hub-1\n  uptime_ns: 1000000000\n"; b.String() != want {
 		t.Errorf("YAML (same names as JSON):\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	v = []row{{HubName: "yes", ID: "123", Tags: []string{"a b", "#x"}, Labels: map[string]string{"z": "1", "a": "true"}, Ratio: 0.5}}
+	if err := Export(&b, YAML, v); err != nil {
+		t.Fatal(err)
+	}
+	want := "- hub_name: yes\n  uptime_ns: 0\n  tags:\n    - a b\n    - '#x'\n  id: \"123\"\n  labels:\n    a: \"true\"\n    z: \"1\"\n  ratio: 0.5\n"
+	if b.String() != want {
+		t.Errorf("YAML (field order kept, strings that look like other types quoted):\n%s\nwant:\n%s", b.String(), want)
 	}
 	if err := Export(&b, Table, v); err == nil {
 		t.Error("Export accepted a table format")

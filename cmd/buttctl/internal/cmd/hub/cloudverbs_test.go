@@ -99,9 +99,15 @@ func TestCloudVerbsWithoutCloudSayNoCloud(t *testing.T) {
 		return nil, errors.New("must not connect")
 	}
 	runs := map[string]func() error{
-		"create": func() error { return createRun(&CreateOptions{IO: f.IOStreams, Inventory: f.Inventory, Connect: connect, Name: "hub-9", Timeout: 1e9}) },
-		"adopt":  func() error { return adoptRun(&AdoptOptions{IO: f.IOStreams, Inventory: f.Inventory, Connect: connect, Name: "hub-9", ServerID: "x", Timeout: 1e9}) },
-		"reboot": func() error { return rebootRun(&RebootOptions{IO: f.IOStreams, Inventory: f.Inventory, Connect: connect, Name: "hub-1", Yes: true}) },
+		"create": func() error {
+			return createRun(&CreateOptions{IO: f.IOStreams, Inventory: f.Inventory, Connect: connect, Name: "hub-9", Timeout: 1e9})
+		},
+		"adopt": func() error {
+			return adoptRun(&AdoptOptions{IO: f.IOStreams, Inventory: f.Inventory, Connect: connect, Name: "hub-9", ServerID: "x", Timeout: 1e9})
+		},
+		"reboot": func() error {
+			return rebootRun(&RebootOptions{IO: f.IOStreams, Inventory: f.Inventory, Connect: connect, Name: "hub-1", Yes: true})
+		},
 		"delete": func() error {
 			return deleteRun(&DeleteOptions{IO: f.IOStreams, Inventory: f.Inventory, Connect: connect, Name: "hub-1", Yes: true, Force: true})
 		},

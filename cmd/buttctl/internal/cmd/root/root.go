@@ -10,6 +10,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/initcmd"
 	inventorycmd "github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/inventory"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/pub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
@@ -62,5 +63,6 @@ YAML inventory.`,
 	cmd.AddCommand(version.NewCmdVersion(f, nil))
 	cmd.AddCommand(hub.NewCmdHub(f))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
+	cmd.AddCommand(pub.NewCmdPub(f))
 	return cmd
 }

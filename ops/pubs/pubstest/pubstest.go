@@ -1,8 +1,8 @@
-// Package standin builds a stand-in pub image for the tests of ops, from the
+// Package pubstest builds a stand-in pub image for the tests of ops, from the
 // sbot program beside it: FROM scratch around a static Go binary, data in
 // /home/node/.ssb, port 8008, ssb_host, a health check through `sbot whoami`.
 // It stands in for the test world's pub image until that one is available.
-package standin
+package pubstest
 
 import (
 	"archive/tar"
@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/moby/moby/client"
 )
@@ -93,4 +95,24 @@ func build(ctx context.Context, socket string) error {
 		return fmt.Errorf("build %s: %v: %s", Image, err, out)
 	}
 	return nil
+}
+
+// Socket is this machine's Docker socket, which the tests use.
+const Socket = "/var/run/docker.sock"
+
+// Require fails the test loudly where this machine has no Docker engine
+// (skips it with BUTTCTL_SKIP_DOCKER=1), and builds the image.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Getenv("BUTTCTL_SKIP_DOCKER") == "1" {
+		t.Skip("BUTTCTL_SKIP_DOCKER=1")
+	}
+	if _, err := os.Stat(Socket); err != nil {
+		t.Fatalf("this test needs this machine's Docker engine at %s (set BUTTCTL_SKIP_DOCKER=1 to skip it): %v", Socket, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := Build(ctx, Socket); err != nil {
+		t.Fatal(err)
+	}
 }
