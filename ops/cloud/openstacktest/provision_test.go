@@ -211,8 +211,12 @@ func TestCreateListRebootDelete(t *testing.T) {
 		t.Errorf("created keypair %q and groups %v, want %s and one group", made.Keypair, made.SecurityGroups, f.name)
 	}
 	var steps []string
+	password := f.env.Password(t, UserCloud)
 	for _, e := range events {
 		steps = append(steps, e.Step+":"+e.Status)
+		if strings.Contains(e.Message, password) {
+			t.Errorf("progress prints the password: %q", e.Message)
+		}
 	}
 	for _, want := range []string{"keypair:done", "security-group:done", "boot:done", "status:ACTIVE", "address:done", "host-key:done", "docker:done", "inventory:done"} {
 		if !strings.Contains(strings.Join(steps, " "), want) {
