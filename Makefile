@@ -9,10 +9,18 @@ COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
 # Debian packages the tests drive for real.
 TEST_DEBS := openssh-server tmux
+<<<<<<< HEAD
 # The real OpenStack the cloud tests run against (Debian's packages, on loopback).
 OPENSTACK := ops/cloud/openstacktest/openstack.sh
 
 .PHONY: build test test-deps test-cloud openstack-up openstack-down lint bench run clean
+=======
+# Debian packages the benchmarks compare buttctl with; make bench tries to install
+# them and a benchmark says (b.Log) which ones are missing.
+BENCH_DEBS := pssh ansible
+
+.PHONY: build test test-deps bench-deps lint bench run clean
+>>>>>>> main
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
@@ -31,6 +39,16 @@ test-deps:
 # themselves when they are not running, under a machine-wide lock, while the
 # other packages test in parallel, and stop exactly what they started.
 # BUTTCTL_SKIP_OPENSTACK=1 skips them (CI never sets it).
+
+# bench-deps installs BENCH_DEBS when it can; failing to is not an error.
+bench-deps:
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
+			echo "could not install$$missing: benchmarks compare with what is installed"; \
+	fi
 
 test: test-deps
 	$(GO) test -race -count=1 ./...
@@ -51,7 +69,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./... || echo "staticcheck unavailable or failed (see above)"
 
-bench: test-deps build
+bench: test-deps bench-deps build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 # run: a starter inventory is written first when there is none (buttctl init).
@@ -60,7 +78,7 @@ bench: test-deps build
 # `local` hub (a plain `./$(BIN)` on a TTY).
 run: build
 	@inv="$$(./$(BIN) inventory path)"; [ -e "$$inv" ] || ./$(BIN) init
-	./$(BIN) inventory show
+	./$(BIN) status
 
 clean:
 	rm -rf bin

@@ -82,7 +82,7 @@ func runHelper(mode, path string) int {
 	case "saver":
 		return saver(path)
 	case "locker":
-		unlock, err := Lock(context.Background(), path, LockOptions{Purpose: "test locker"})
+		unlock, err := Lock(context.Background(), path, LockOptions{Purpose: "test locker", Name: os.Getenv("HELPER_LOCK_NAME")})
 		if err != nil {
 			fmt.Println("error", err)
 			return 1

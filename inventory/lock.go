@@ -17,11 +17,28 @@ type LockOptions struct {
 	Wait time.Duration
 	// Purpose says what the lock is for, for whoever finds it held: "buttctl apply".
 	Purpose string
+	// Name selects another lock of the same inventory: "" is the writers'
+	// lock (<file>.lock) that Save takes; "watch" is <file>.watch.lock, to
+	// keep one watcher per inventory without blocking writers. A name is
+	// lowercase letters, digits and '-'.
+	Name string
+}
+
+// lockFile is the lock file of the lock named name of file.
+func lockFile(file, name string) (string, error) {
+	if name == "" {
+		return file + ".lock", nil
+	}
+	if !IsDNSLabel(name) {
+		return "", fmt.Errorf("inventory lock name %q: use lowercase letters, digits and '-'", name)
+	}
+	return file + "." + name + ".lock", nil
 }
 
 // LockedError says who holds the inventory lock.
 type LockedError struct {
 	Path    string
+	Name    string // the lock's name ("" for the writers' lock)
 	PID     int
 	Purpose string
 	Since   time.Time
@@ -30,7 +47,11 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "inventory %s is locked", e.Path)
+	if e.Name == "" {
+		fmt.Fprintf(&b, "inventory %s is locked", e.Path)
+	} else {
+		fmt.Fprintf(&b, "inventory %s's %s lock is held", e.Path, e.Name)
+	}
 	if e.PID > 0 {
 		fmt.Fprintf(&b, " by pid %d", e.PID)
 	} else {
@@ -80,12 +101,48 @@ func procLockFor(file string) *procLock {
 	return l
 }
 
-// heldHere reports whether this process holds the lock of file.
+// heldHere reports whether this process holds the writers' lock of file.
 func heldHere(file string) bool {
 	held.Lock()
 	defer held.Unlock()
-	l, ok := held.m[file]
+	l, ok := held.m[file+".lock"]
 	return ok && l.busy
+}
+
+// Holder says who holds the lock named name ("" for the writers' lock) of
+// the inventory at path, as the *LockedError Lock would return, or nil when
+// it is free. It takes nothing: by the time it returns, that may have changed.
+// watch uses it to stand back while apply runs.
+func Holder(path, name string) (*LockedError, error) {
+	file, err := resolve(path)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	lf, err := lockFile(file, name)
+	if err != nil {
+		return nil, err
+	}
+	held.Lock()
+	if l, ok := held.m[lf]; ok && l.busy {
+		info := l.info
+		held.Unlock()
+		return &LockedError{Path: path, Name: name, PID: info.PID, Purpose: info.Purpose, Since: info.Since}, nil
+	}
+	held.Unlock()
+	f, err := os.Open(lf)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inventory lock: %w", err)
+	}
+	defer f.Close()
+	busy, err := probeLock(f)
+	if err != nil || !busy {
+		return nil, err
+	}
+	info := readLockInfo(f)
+	return &LockedError{Path: path, Name: name, PID: info.PID, Purpose: info.Purpose, Since: info.Since}, nil
 }
 
 // Lock takes the lock that serialises writers of the inventory at path:
@@ -100,6 +157,10 @@ func Lock(ctx context.Context, path string, opts LockOptions) (unlock func() err
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
+	lf, err := lockFile(file, opts.Name)
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -111,10 +172,10 @@ func Lock(ctx context.Context, path string, opts LockOptions) (unlock func() err
 		if err := parent.Err(); err != nil {
 			return fmt.Errorf("waiting for the lock of inventory %s: %w", path, err)
 		}
-		return &LockedError{Path: path, PID: info.PID, Purpose: info.Purpose, Since: info.Since, Waited: time.Since(start)}
+		return &LockedError{Path: path, Name: opts.Name, PID: info.PID, Purpose: info.Purpose, Since: info.Since, Waited: time.Since(start)}
 	}
 
-	pl := procLockFor(file)
+	pl := procLockFor(lf)
 	select {
 	case pl.sem <- struct{}{}:
 	default:
@@ -129,9 +190,9 @@ func Lock(ctx context.Context, path string, opts LockOptions) (unlock func() err
 	}
 	release := func() { <-pl.sem }
 
-	f, err := os.OpenFile(file+".lock", os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(lf, os.O_RDWR|os.O_CREATE, 0o644)
 	if errors.Is(err, os.ErrPermission) {
-		f, err = os.Open(file + ".lock")
+		f, err = os.Open(lf)
 	}
 	if err != nil {
 		release()
@@ -146,7 +207,7 @@ func Lock(ctx context.Context, path string, opts LockOptions) (unlock func() err
 		if err != nil {
 			f.Close()
 			release()
-			return nil, fmt.Errorf("inventory lock %s.lock: %w", path, err)
+			return nil, fmt.Errorf("inventory lock %s: %w", lf, err)
 		}
 		hook("lock-busy")
 		timer := time.NewTimer(delay)

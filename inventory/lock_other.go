@@ -12,3 +12,7 @@ func tryLock(f *os.File) (bool, error) {
 }
 
 func unlockFile(f *os.File) error { return nil }
+
+func probeLock(f *os.File) (bool, error) {
+	return false, errors.New("inventory locking needs a Unix system")
+}

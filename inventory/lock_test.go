@@ -184,3 +184,46 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 }
+
+// TestNamedLocksAndHolder: a named lock (one watcher per inventory) is apart
+// from the writers' lock, and Holder tells who holds either without taking it.
+func TestNamedLocksAndHolder(t *testing.T) {
+	p := lockFixture(t)
+	if h, err := Holder(p, "watch"); h != nil || err != nil {
+		t.Fatalf("Holder of a lock never taken = %v, %v", h, err)
+	}
+	h := startHelper(t, "locker", p, "HELPER_LOCK_NAME=watch")
+	pid, _ := strconv.Atoi(strings.TrimPrefix(h.expect(t, "locked "), "locked "))
+
+	le, err := Holder(p, "watch")
+	if err != nil || le == nil || le.PID != pid || le.Purpose != "test locker" {
+		t.Fatalf("Holder(watch) = %v, %v; want pid %d", le, err, pid)
+	}
+	if le, err := Holder(p, ""); le != nil || err != nil {
+		t.Errorf("the writers' lock is free, Holder says %v, %v", le, err)
+	}
+	_, err = Lock(context.Background(), p, LockOptions{Name: "watch"})
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("inventory %s's watch lock is held by pid %d (test locker)", p, pid)) {
+		t.Errorf("second watcher: %v", err)
+	}
+	// Writers are not blocked by a watcher.
+	must(t, Update(context.Background(), p, LockOptions{}, func(e *Editor) error { return e.AddPub(Pub{Name: "w"}) }))
+
+	unlock, err := Lock(context.Background(), p, LockOptions{Purpose: "buttctl apply"})
+	must(t, err)
+	if le, _ := Holder(p, ""); le == nil || le.PID != os.Getpid() || le.Purpose != "buttctl apply" {
+		t.Errorf("Holder of our own lock = %v", le)
+	}
+	must(t, unlock())
+	if le, _ := Holder(p, ""); le != nil {
+		t.Errorf("Holder after unlock = %v", le)
+	}
+	if _, err := Lock(context.Background(), p, LockOptions{Name: "../x"}); err == nil {
+		t.Error("a lock name with a path in it was accepted")
+	}
+	h.stdin.Close()
+	must(t, h.cmd.Wait())
+	if le, _ := Holder(p, "watch"); le != nil {
+		t.Errorf("Holder after the watcher left = %v", le)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/completion"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/fleetcmd"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/initcmd"
 	inventorycmd "github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/inventory"
@@ -64,5 +65,6 @@ YAML inventory.`,
 	cmd.AddCommand(hub.NewCmdHub(f))
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	cmd.AddCommand(pub.NewCmdPub(f))
+	cmd.AddCommand(fleetcmd.NewCmdStatus(f, nil))
 	return cmd
 }
