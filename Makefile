@@ -51,11 +51,11 @@ bench-deps:
 	fi
 
 test: test-deps
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # test-cloud runs only the tests against the real OpenStack.
 test-cloud: test-deps
-	$(GO) test -race -count=1 -v ./ops/cloud/openstacktest/
+	$(GO) test -race -count=1 -timeout 30m -v ./ops/cloud/openstacktest/
 
 # openstack-up keeps the test OpenStack running (state in /dev/shm/buttctl-openstack,
 # clouds.yaml there); tests then use it and leave it running. openstack-down stops it.

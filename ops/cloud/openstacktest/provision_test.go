@@ -24,7 +24,7 @@ import (
 	"github.com/buttctl/buttctl/sshexec/sshdtest"
 )
 
-func init() { cloud.PollInterval = 200 * time.Millisecond }
+func init() { cloud.PollInterval = 500 * time.Millisecond }
 
 // userNetwork is a raw network client as the project user, for what the
 // tests arrange around buttctl.
@@ -182,9 +182,9 @@ func (f *fleet) createOptions(hub string, events *[]provision.Event) provision.C
 	return provision.CreateOptions{
 		Hub: hub, Flavor: s.Flavor, Image: s.Image, Network: s.Network, Keypair: s.Keypair, SecurityGroups: s.SecurityGroups,
 		PublicKey: f.publicKey, SSHUser: f.inv.SSH.User, SSHPort: f.inv.SSH.Port, Ports: []int{8008},
-		KnownHosts: f.inv.SSH.KnownHosts, PollInterval: 200 * time.Millisecond,
+		KnownHosts: f.inv.SSH.KnownHosts, PollInterval: 500 * time.Millisecond,
 		HostKeyTimeout: 20 * time.Second, ReadyTimeout: 60 * time.Second,
-		WaitReady: provision.WaitReady(f.inv, 200*time.Millisecond), Record: provision.RecordIn(f.path),
+		WaitReady: provision.WaitReady(f.inv, 500*time.Millisecond), Record: provision.RecordIn(f.path),
 		Progress: func(e provision.Event) {
 			mu.Lock()
 			*events = append(*events, e)
