@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -33,6 +34,7 @@ type sbotEnv struct {
 }
 
 func newSbotEnv(t *testing.T) *sbotEnv {
+	t.Parallel() // each test has its own data directory and port
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +88,7 @@ func (e *sbotEnv) start() *server {
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, _, code := e.sbot("whoami"); code == 0 {
+		if clientCall(e.dir, request{Method: "whoami"}, io.Discard) == nil {
 			return s
 		}
 		if time.Now().After(deadline) {
