@@ -200,7 +200,9 @@ func TestBadInputOnTheWorld(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { _, _ = docker.ContainerRemove(context.Background(), res.ID, client.ContainerRemoveOptions{Force: true}) })
+		t.Cleanup(func() {
+			_, _ = docker.ContainerRemove(context.Background(), res.ID, client.ContainerRemoveOptions{Force: true})
+		})
 		if _, err := docker.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -259,7 +261,10 @@ func TestBadInputOnTheWorld(t *testing.T) {
 		"kill":    func() error { _, err := s.Kill(ctx, hostile, ""); return err },
 		"restart": func() error { _, err := s.Restart(ctx, hostile); return err },
 		"rm":      func() error { _, err := s.Remove(ctx, hostile, true); return err },
-		"exec":    func() error { _, err := s.Exec(ctx, hostile, engine.ExecOptions{Cmd: []string{"sbot", "fault", "crash"}}); return err },
+		"exec": func() error {
+			_, err := s.Exec(ctx, hostile, engine.ExecOptions{Cmd: []string{"sbot", "fault", "crash"}})
+			return err
+		},
 	} {
 		if err := call(); !engine.IsNotFound(err) {
 			t.Errorf("%s: %v", op, err)
