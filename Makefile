@@ -7,19 +7,10 @@ BIN := bin/buttctl
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
-<<<<<<< HEAD
-# Debian packages the tests drive for real.
-TEST_DEBS := openssh-server tmux
-<<<<<<< HEAD
-# The real OpenStack the cloud tests run against (Debian's packages, on loopback).
-OPENSTACK := ops/cloud/openstacktest/openstack.sh
-
-.PHONY: build test test-deps test-cloud openstack-up openstack-down lint bench run clean
-=======
-=======
 # Debian packages the tests drive for real (debootstrap builds the test world's hubs).
 TEST_DEBS := openssh-server tmux debootstrap
->>>>>>> main
+# The real OpenStack the cloud tests run against (Debian's packages, on loopback).
+OPENSTACK := ops/cloud/openstacktest/openstack.sh
 # Debian packages the benchmarks compare buttctl with; make bench tries to install
 # them and a benchmark says (b.Log) which ones are missing.
 BENCH_DEBS := pssh ansible
@@ -31,12 +22,7 @@ WORLD_HUBS := 3
 DEMO_PUBS := pub-1 pub-2 pub-3 pub-4 pub-5 pub-6
 DEMO_CMD := ./$(BIN) status && echo && ./$(BIN) pub list
 
-<<<<<<< HEAD
-.PHONY: build test test-deps bench-deps lint bench run clean
->>>>>>> main
-=======
-.PHONY: build test test-deps bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
->>>>>>> main
+.PHONY: build test test-deps test-cloud openstack-up openstack-down bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
@@ -56,20 +42,6 @@ test-deps:
 # other packages test in parallel, and stop exactly what they started.
 # BUTTCTL_SKIP_OPENSTACK=1 skips them (CI never sets it).
 
-# bench-deps installs BENCH_DEBS when it can; failing to is not an error.
-bench-deps:
-	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
-			echo "could not install$$missing: benchmarks compare with what is installed"; \
-	fi
-
-<<<<<<< HEAD
-test: test-deps
-	$(GO) test -race -count=1 -timeout 30m ./...
-
 # test-cloud runs only the tests against the real OpenStack.
 test-cloud: test-deps
 	$(GO) test -race -count=1 -timeout 30m -v ./ops/cloud/openstacktest/
@@ -80,7 +52,17 @@ openstack-up: test-deps
 	bash $(OPENSTACK) start
 openstack-down:
 	bash $(OPENSTACK) stop
-=======
+
+# bench-deps installs BENCH_DEBS when it can; failing to is not an error.
+bench-deps:
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		(apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
+			echo "could not install$$missing: benchmarks compare with what is installed"; \
+	fi
+
 # world-deps: Docker itself, when the machine has none (never replaces another Docker).
 world-deps:
 	@command -v dockerd >/dev/null || { echo "installing: docker.io"; \
@@ -92,10 +74,10 @@ $(WORLD): FORCE
 # test: one shared world for the whole run (BUTTCTL_TEST_WORLD), stopped at the end
 # whatever happens; tests that break hubs start private worlds of their own.
 test: test-deps world-deps $(WORLD)
-	@if [ "$$BUTTCTL_SKIP_DOCKER" = 1 ]; then exec $(GO) test -race -count=1 ./...; fi; \
+	@if [ "$$BUTTCTL_SKIP_DOCKER" = 1 ]; then exec $(GO) test -race -count=1 -timeout 30m ./...; fi; \
 	trap './$(WORLD) down --dir $(WORLD_DIR)' EXIT; \
 	./$(WORLD) up --dir $(WORLD_DIR) --hubs $(WORLD_HUBS) && \
-	BUTTCTL_TEST_WORLD=$(abspath $(WORLD_DIR))/state.json $(GO) test -race -count=1 ./...
+	BUTTCTL_TEST_WORLD=$(abspath $(WORLD_DIR))/state.json $(GO) test -race -count=1 -timeout 30m ./...
 
 # world-up: a world to poke at (BUTTCTL_INVENTORY=.world/inventory.yaml), until make clean-world.
 world-up: world-deps $(WORLD)
@@ -114,7 +96,6 @@ demo: test-deps world-deps build $(WORLD)
 	@echo; echo "export BUTTCTL_INVENTORY=$(abspath $(WORLD_DIR))/inventory.yaml   # then: ./$(BIN) ...;  stop it: make clean-world"
 
 FORCE:
->>>>>>> main
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi
