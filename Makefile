@@ -9,6 +9,8 @@ COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
 # Debian packages the tests drive for real (debootstrap builds the test world's hubs).
 TEST_DEBS := openssh-server tmux debootstrap
+# The real OpenStack the cloud tests run against (Debian's packages, on loopback).
+OPENSTACK := ops/cloud/openstacktest/openstack.sh
 # Debian packages the benchmarks compare buttctl with; make bench tries to install
 # them and a benchmark says (b.Log) which ones are missing.
 BENCH_DEBS := pssh ansible
@@ -20,7 +22,7 @@ WORLD_HUBS := 3
 DEMO_PUBS := pub-1 pub-2 pub-3 pub-4 pub-5 pub-6
 DEMO_CMD := ./$(BIN) status && echo && ./$(BIN) pub list
 
-.PHONY: build test test-deps bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
+.PHONY: build test test-deps test-cloud openstack-up openstack-down bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
@@ -33,6 +35,23 @@ test-deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@bash $(OPENSTACK) install
+
+# The cloud tests (ops/cloud/openstacktest) start the OpenStack services
+# themselves when they are not running, under a machine-wide lock, while the
+# other packages test in parallel, and stop exactly what they started.
+# BUTTCTL_SKIP_OPENSTACK=1 skips them (CI never sets it).
+
+# test-cloud runs only the tests against the real OpenStack.
+test-cloud: test-deps
+	$(GO) test -race -count=1 -timeout 30m -v ./ops/cloud/openstacktest/
+
+# openstack-up keeps the test OpenStack running (state in /dev/shm/buttctl-openstack,
+# clouds.yaml there); tests then use it and leave it running. openstack-down stops it.
+openstack-up: test-deps
+	bash $(OPENSTACK) start
+openstack-down:
+	bash $(OPENSTACK) stop
 
 # bench-deps installs BENCH_DEBS when it can; failing to is not an error.
 bench-deps:
@@ -55,10 +74,10 @@ $(WORLD): FORCE
 # test: one shared world for the whole run (BUTTCTL_TEST_WORLD), stopped at the end
 # whatever happens; tests that break hubs start private worlds of their own.
 test: test-deps world-deps $(WORLD)
-	@if [ "$$BUTTCTL_SKIP_DOCKER" = 1 ]; then exec $(GO) test -race -count=1 ./...; fi; \
+	@if [ "$$BUTTCTL_SKIP_DOCKER" = 1 ]; then exec $(GO) test -race -count=1 -timeout 30m ./...; fi; \
 	trap './$(WORLD) down --dir $(WORLD_DIR)' EXIT; \
 	./$(WORLD) up --dir $(WORLD_DIR) --hubs $(WORLD_HUBS) && \
-	BUTTCTL_TEST_WORLD=$(abspath $(WORLD_DIR))/state.json $(GO) test -race -count=1 ./...
+	BUTTCTL_TEST_WORLD=$(abspath $(WORLD_DIR))/state.json $(GO) test -race -count=1 -timeout 30m ./...
 
 # world-up: a world to poke at (BUTTCTL_INVENTORY=.world/inventory.yaml), until make clean-world.
 world-up: world-deps $(WORLD)

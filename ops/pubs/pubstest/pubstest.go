@@ -1,13 +1,18 @@
 // Package pubstest builds a stand-in pub image for the tests of ops, from the
 // sbot program beside it: FROM scratch around a static Go binary, data in
 // /home/node/.ssb, port 8008, ssb_host, a health check through `sbot whoami`.
-// It stands in for the test world's pub image until that one is available.
+// Besides the test world's pub image (ops/testworld), it has the commands
+// tests of exec need (cat, tty, winch), and builds in seconds on this
+// machine's engine, for the tests of the local hub.
 package pubstest
 
 import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -21,8 +26,16 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Image is the tag of the stand-in image.
-const Image = "buttctl-standin/pub:latest"
+//go:embed sbot/main.go
+var sbotSource []byte
+
+// Image is the tag of the stand-in image. The tag is a hash of its sources:
+// work trees with other versions of sbot, testing on the same engine, do not
+// overwrite each other's image.
+var Image = func() string {
+	sum := sha256.Sum256(append(append([]byte{}, sbotSource...), dockerfile...))
+	return "buttctl-standin/pub:" + hex.EncodeToString(sum[:6])
+}()
 
 const dockerfile = `FROM scratch
 COPY sbot /bin/sbot

@@ -1,9 +1,10 @@
-// Command sbot is a stand-in SSB pub for tests, until the test world's pub
-// image is available: `sbot server` keeps an ed25519 identity in $DATA/secret
-// and answers on :8008; `sbot whoami` prints {"id":"@…=.ed25519"};
+// Command sbot is a stand-in SSB pub for the tests of ops on this machine's
+// engine (the test world has its own, ops/testworld/testpub): `sbot server` keeps an ed25519 identity in $DATA/secret
+// and answers on $ssb_port (8008); `sbot whoami` prints {"id":"@…=.ed25519"};
 // `sbot invite.create N` prints a JSON-string invite; `sbot fault unhealthy|crash|clear`
 // injects faults through $DATA/fault; `sbot cat` copies stdin to stdout and
-// `sbot tty` reports the terminal's size, for tests of exec.
+// `sbot tty` reports the terminal's size (`sbot winch`: and again when it
+// changes), for tests of exec.
 package main
 
 import (
@@ -17,8 +18,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -51,12 +54,17 @@ func main() {
 			}
 			// Like ssb-server: the address the server thinks it has, which
 			// buttctl must replace with the pub's public address.
-			err = json.NewEncoder(os.Stdout).Encode(host + ":8008:" + id + "~" + base64.StdEncoding.EncodeToString(seed))
+			err = json.NewEncoder(os.Stdout).Encode(host + ":" + port() + ":" + id + "~" + base64.StdEncoding.EncodeToString(seed))
 		}
 	case "cat":
+		if _, terr := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); terr == nil {
+			fmt.Println("cat: ready")
+		}
 		_, err = io.Copy(os.Stdout, os.Stdin)
 	case "tty":
 		err = ttyReport()
+	case "winch":
+		err = winch()
 	case "fault":
 		if len(args) != 2 {
 			err = errors.New("usage: sbot fault unhealthy|crash|clear")
@@ -93,6 +101,43 @@ func ttyReport() error {
 	}
 }
 
+// winch reports the terminal's size, then again once it changes.
+func winch() error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGWINCH)
+	if err := ttyReport(); err != nil {
+		return err
+	}
+	first, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+	if err != nil {
+		return err
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case <-sig:
+		case <-timeout:
+			return errors.New("the size did not change within 30s")
+		}
+		ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+		if err != nil {
+			return err
+		}
+		if ws.Col != first.Col || ws.Row != first.Row {
+			fmt.Printf("resized %dx%d\n", ws.Col, ws.Row)
+			return nil
+		}
+	}
+}
+
+// port is where the server listens: $ssb_port, as ssb-server reads it, else 8008.
+func port() string {
+	if p := os.Getenv("ssb_port"); p != "" {
+		return p
+	}
+	return "8008"
+}
+
 func fault() string {
 	b, _ := os.ReadFile(filepath.Join(dataDir, "fault"))
 	return strings.TrimSpace(string(b))
@@ -124,11 +169,11 @@ func server() error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", ":8008")
+	ln, err := net.Listen("tcp", ":"+port())
 	if err != nil {
 		return err
 	}
-	fmt.Println("sbot: serving", id, "on :8008 as", os.Getenv("ssb_host"))
+	fmt.Println("sbot: serving", id, "on :"+port(), "as", os.Getenv("ssb_host"))
 	go func() {
 		for range time.Tick(100 * time.Millisecond) {
 			if fault() == "crash" {
@@ -154,7 +199,7 @@ func server() error {
 }
 
 func ask() (string, error) {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:8008", 2*time.Second)
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port(), 2*time.Second)
 	if err != nil {
 		return "", err
 	}

@@ -123,8 +123,7 @@ func TestCommandsOnTheLocalHub(t *testing.T) {
 		if err := json.Unmarshal([]byte(out.String()), &all); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
-		// Other tests' containers may be on this engine too: a's and b's rows only.
-		rows = rows[:0]
+		rows = rows[:0] // other tests' pubs run on this engine too: keep ours
 		for _, r := range all {
 			if r["name"] == a || r["name"] == b {
 				rows = append(rows, r)
