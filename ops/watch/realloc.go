@@ -163,4 +163,3 @@ func (w *Watcher) unreserve(hub string) {
 		delete(w.reserved, hub)
 	}
 }
-
