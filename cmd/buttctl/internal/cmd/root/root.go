@@ -66,5 +66,7 @@ YAML inventory.`,
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	cmd.AddCommand(pub.NewCmdPub(f))
 	cmd.AddCommand(fleetcmd.NewCmdStatus(f, nil))
+	cmd.AddCommand(fleetcmd.NewCmdPlan(f, nil))
+	cmd.AddCommand(fleetcmd.NewCmdApply(f, nil))
 	return cmd
 }
