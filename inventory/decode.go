@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -52,11 +53,36 @@ func (d *decoder) problemAt(n *yaml.Node, format string, a ...any) {
 		}
 		return
 	}
-	p := Problem{File: d.file, Msg: fmt.Sprintf(format, a...)}
+	p := Problem{File: d.file, Msg: escapeControl(fmt.Sprintf(format, a...))}
 	if n != nil {
 		p.Line, p.Col = n.Line, n.Column
 	}
 	d.probs = append(d.probs, p)
+}
+
+// show writes a value from the file as is when it is plain, quoted when it
+// holds spaces, quotes or control characters.
+func show(s string) string {
+	if s == "" || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) || r == '"' }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// escapeControl makes sure a message is one line and cannot drive a terminal.
+func escapeControl(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // at returns the node recorded for path, or for its nearest recorded parent.
@@ -149,7 +175,7 @@ func kindName(n *yaml.Node) string {
 		case "!!null":
 			return "empty"
 		}
-		return "a " + n.ShortTag() + " value"
+		return "a " + show(n.ShortTag()) + " value"
 	}
 	return "an unknown node"
 }
@@ -178,7 +204,7 @@ func (d *decoder) value(path string, n *yaml.Node, v reflect.Value) {
 		return
 	}
 	if n.Tag != "" && n.Tag != "!" && strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		d.problemAt(n, "%s: custom YAML tag %s is not supported; remove it", label(path), n.Tag)
+		d.problemAt(n, "%s: custom YAML tag %s is not supported; remove it", label(path), show(n.Tag))
 		return
 	}
 	switch v.Type() {
@@ -241,7 +267,7 @@ func (d *decoder) value(path string, n *yaml.Node, v reflect.Value) {
 		}
 		var i int32
 		if err := n.Decode(&i); err != nil {
-			d.problemAt(n, "%s: %s is out of range; write a number such as %s", label(path), n.Value, exampleNumber(path))
+			d.problemAt(n, "%s: %s is out of range; write a number such as %s", label(path), show(n.Value), exampleNumber(path))
 			return
 		}
 		v.SetInt(int64(i))
@@ -350,7 +376,7 @@ func (d *decoder) mapping(path string, n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.problemAt(k, "%s: %s is written twice (first at line %d); keep one", label(path), k.Value, first.Line)
+			d.problemAt(k, "%s: %s is written twice (first at line %d); keep one", label(path), show(k.Value), first.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -427,7 +453,7 @@ func (d *decoder) stringMap(path string, n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.problemAt(k, "%s: %s is written twice (first at line %d); keep one", label(path), k.Value, first.Line)
+			d.problemAt(k, "%s: %s is written twice (first at line %d); keep one", label(path), show(k.Value), first.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -436,10 +462,10 @@ func (d *decoder) stringMap(path string, n *yaml.Node, v reflect.Value) {
 		switch {
 		case isNull(val):
 		case val.Kind != yaml.ScalarNode:
-			d.problemAt(val, "%s.%s: found %s where text is expected; write %s: value", label(path), k.Value, kindName(val), k.Value)
+			d.problemAt(val, "%s.%s: found %s where text is expected; write %s: value", label(path), show(k.Value), kindName(val), show(k.Value))
 			continue
 		case val.ShortTag() == "!!bool":
-			d.problemAt(val, "%s.%s: %s is true/false, not text; quote it: %s: %q", label(path), k.Value, val.Value, k.Value, val.Value)
+			d.problemAt(val, "%s.%s: %s is true/false, not text; quote it: %s: %q", label(path), show(k.Value), show(val.Value), show(k.Value), val.Value)
 			continue
 		default:
 			s = val.Value

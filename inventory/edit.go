@@ -116,7 +116,7 @@ func (e *Editor) Inventory() *Inventory {
 // AddHub appends hub to hubs. Only the fields set are written.
 func (e *Editor) AddHub(h Hub) error {
 	if _, ok := e.Inventory().Hub(h.Name); ok {
-		return fmt.Errorf("%s: hub %s already exists", e.path, h.Name)
+		return fmt.Errorf("%s: hub %q already exists", e.path, h.Name)
 	}
 	return e.addItem("hubs", h)
 }
@@ -158,7 +158,7 @@ func (e *Editor) SetHubServerID(hub, id string) error {
 func (e *Editor) AddPub(p Pub) error {
 	inv := e.Inventory()
 	if _, ok := inv.Pub(p.Name); ok {
-		return fmt.Errorf("%s: pub %s already exists", e.path, p.Name)
+		return fmt.Errorf("%s: pub %q already exists", e.path, p.Name)
 	}
 	if p.Hub != "" {
 		if _, ok := inv.Hub(p.Hub); !ok {

@@ -229,8 +229,8 @@ func TestEditRefusals(t *testing.T) {
 		{e.SetPubHub("a", "nope"), `no hub named "nope"`},
 		{e.SetPubHub("nope", "h"), `no pub named "nope"`},
 		{e.SetPubState("a", "paused"), `state "paused" is not a state`},
-		{e.AddHub(Hub{Name: "h", Local: true}), "hub h already exists"},
-		{e.AddPub(Pub{Name: "a"}), "pub a already exists"},
+		{e.AddHub(Hub{Name: "h", Local: true}), `hub "h" already exists`},
+		{e.AddPub(Pub{Name: "a"}), `pub "a" already exists`},
 		{e.AddPub(Pub{Name: "c", Hub: "x"}), `no hub named "x"`},
 	} {
 		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {

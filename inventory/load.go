@@ -159,5 +159,5 @@ func (d *decoder) syntaxError(data []byte, err error) {
 	if line > 0 && line <= len(lines) {
 		hint += " on this line (or the one above)"
 	}
-	d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: "YAML syntax: " + msg + "; " + hint})
+	d.probs = append(d.probs, Problem{File: d.file, Line: line, Msg: escapeControl("YAML syntax: " + msg + "; " + hint)})
 }

@@ -307,7 +307,7 @@ func (v *validator) hubs() {
 		if ep := h.endpoint(); ep != "" {
 			if first, dup := endpoints[ep]; dup {
 				other := v.inv.Hubs[first]
-				v.bad(p, "%s reaches the same Docker engine as hub %s (line %d); one hub per engine: remove one", who, other.Name, v.d.line("hubs."+strconv.Itoa(first)))
+				v.bad(p, "%s reaches the same Docker engine as hub %s (line %d); one hub per engine: remove one", who, show(other.Name), v.d.line("hubs."+strconv.Itoa(first)))
 			} else {
 				endpoints[ep] = i
 			}
@@ -348,7 +348,9 @@ func (v *validator) pubs() {
 			hubsKnown = false
 		}
 		hubNames[h.Name] = true
-		hubList = append(hubList, h.Name)
+		if IsDNSLabel(h.Name) {
+			hubList = append(hubList, h.Name)
+		}
 	}
 	for i := range v.inv.Pubs {
 		pb := &v.inv.Pubs[i]
@@ -421,7 +423,7 @@ func (v *validator) placement() {
 		for _, o := range others {
 			if o.port == pb.Port {
 				v.bad(portPath(v.d, p), "%s: port %d on hub %s is already taken by pub %s (line %d); give it another port, e.g. port: %d",
-					who, pb.Port, pb.Hub, v.inv.Pubs[o.pub].Name, v.d.line("pubs."+strconv.Itoa(o.pub)), freePort(pb.Port, others))
+					who, pb.Port, pb.Hub, show(v.inv.Pubs[o.pub].Name), v.d.line("pubs."+strconv.Itoa(o.pub)), freePort(pb.Port, others))
 				break
 			}
 		}
@@ -443,12 +445,12 @@ func portPath(d *decoder, p string) string {
 
 func hubChoice(name string, hubs []string) string {
 	if c := closest(name, hubs); c != "" {
-		return fmt.Sprintf("did you mean %s? (or add a hub named %s)", c, name)
+		return fmt.Sprintf("did you mean %s? (or add a hub named %s)", c, show(name))
 	}
 	if len(hubs) == 0 {
-		return fmt.Sprintf("add a hub named %s under hubs", name)
+		return fmt.Sprintf("add a hub named %s under hubs", show(name))
 	}
-	return fmt.Sprintf("write one of %s, or add a hub named %s", strings.Join(hubs, ", "), name)
+	return fmt.Sprintf("write one of %s, or add a hub named %s", strings.Join(hubs, ", "), show(name))
 }
 
 // freePort is the first port after port that no pub in others uses.

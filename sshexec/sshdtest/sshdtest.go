@@ -105,6 +105,12 @@ func WithStreamLocalForwarding(on bool) Option { return func(s *Server) { s.stre
 // WithAgentForwarding sets sshd's AllowAgentForwarding (default no).
 func WithAgentForwarding(on bool) Option { return func(s *Server) { s.agentForwarding = on } }
 
+// WithSetEnv sets environment variables (NAME=value) for every session, as
+// sshd_config's SetEnv.
+func WithSetEnv(vars ...string) Option {
+	return func(s *Server) { s.setEnv = append(s.setEnv, vars...) }
+}
+
 // WithMaxStartups sets sshd's MaxStartups (default 100).
 func WithMaxStartups(n int) Option { return func(s *Server) { s.maxStartups = n } }
 
@@ -128,6 +134,7 @@ type Server struct {
 	streamLocal     bool
 	agentForwarding bool
 	maxStartups     int
+	setEnv          []string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -273,6 +280,9 @@ LogLevel VERBOSE
 Subsystem sftp internal-sftp
 `, net.JoinHostPort(s.IP, strconv.Itoa(s.Port)), s.HostKeyPath, filepath.Join(s.Dir, "sshd.pid"),
 		filepath.Join(s.Dir, "authorized_keys"), s.User, yesNo(s.streamLocal), yesNo(s.agentForwarding), s.maxStartups)
+	if len(s.setEnv) > 0 {
+		cfg += "SetEnv " + strings.Join(s.setEnv, " ") + "\n"
+	}
 	if err := os.WriteFile(s.ConfigPath, []byte(cfg), 0o600); err != nil {
 		s.t.Fatal(err)
 	}

@@ -34,7 +34,16 @@ type world struct {
 	path   string
 }
 
-func newWorld(t *testing.T, pubsYAML string) *world {
+// deadHubs are the hubs of a world: this machine's engine, and one that
+// does not exist.
+const deadHubs = `  - {name: local, local: true, capacity: 5}
+  - {name: dead, local: true, docker_socket: /nonexistent/buttctl-test/docker.sock}
+`
+
+// liveHubs are the hubs of a world where every hub answers.
+const liveHubs = "  - {name: local, local: true, capacity: 5}\n"
+
+func newWorld(t *testing.T, hubsYAML, pubsYAML string) *world {
 	t.Helper()
 	pubstest.Require(t)
 	b := make([]byte, 3)
@@ -47,10 +56,8 @@ defaults:
   memory: 64m
   health: {interval: 1s, timeout: 3s, retries: 2}
 hubs:
-  - {name: local, local: true, capacity: 5}
-  - {name: dead, local: true, docker_socket: /nonexistent/buttctl-test/docker.sock}
-pubs:
-%s`, pubstest.Image, pubsYAML))
+%spubs:
+%s`, pubstest.Image, hubsYAML, pubsYAML))
 	api, err := client.New(client.WithHost("unix://" + pubstest.Socket))
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +90,16 @@ func (w *world) write(text string) {
 	if err := os.WriteFile(w.path, []byte(strings.ReplaceAll(text, "PFX", w.prefix)), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// text is the inventory's text now.
+func (w *world) text() string {
+	w.t.Helper()
+	b, err := os.ReadFile(w.path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(b)
 }
 
 func (w *world) pub(n string) string { return w.prefix + "-" + n }

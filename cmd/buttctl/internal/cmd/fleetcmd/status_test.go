@@ -53,7 +53,7 @@ func TestStatusFlags(t *testing.T) {
 
 func TestStatusRun(t *testing.T) {
 	ports := freePorts(t, 2)
-	w := newWorld(t, fmt.Sprintf("  - {name: PFX-up, hub: local, port: %d}\n  - {name: PFX-miss, hub: local, port: %d}\n  - {name: PFX-lost, hub: dead}\n", ports[0], ports[1]))
+	w := newWorld(t, deadHubs, fmt.Sprintf("  - {name: PFX-up, hub: local, port: %d}\n  - {name: PFX-miss, hub: local, port: %d}\n  - {name: PFX-lost, hub: dead}\n", ports[0], ports[1]))
 	_, _, _, ps := w.streams()
 	svc, _ := ps()
 	if _, err := svc.Create(context.Background(), w.pub("up")); err != nil {

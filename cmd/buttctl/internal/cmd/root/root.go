@@ -72,6 +72,8 @@ On a terminal, 'buttctl' alone opens the console (as 'buttctl tui').`,
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	cmd.AddCommand(pub.NewCmdPub(f))
 	cmd.AddCommand(fleetcmd.NewCmdStatus(f, nil))
+	cmd.AddCommand(fleetcmd.NewCmdPlan(f, nil))
+	cmd.AddCommand(fleetcmd.NewCmdApply(f, nil))
 	cmd.AddCommand(tuicmd.NewCmdTui(f, nil))
 	return cmd
 }
