@@ -497,7 +497,7 @@ func (v *logView) header(w int) string {
 	if v.wrap {
 		parts = append(parts, "wrap")
 	}
-	parts = append(parts, st.Muted.Render(fmt.Sprintf("%d lines", v.ring.n)))
+	parts = append(parts, st.Muted.Render(plural(v.ring.n, "line")))
 	if v.search != "" {
 		parts = append(parts, "search "+st.Match.on(v.search))
 	}

@@ -178,9 +178,6 @@ func New(inv *inventory.Inventory, opts Options) *Model {
 	m.setInventory(inv)
 	m.gen = 1
 	m.be = openBackend(inv, m.gen, nil, opts.Connect, m.logNotice)
-	if len(inv.Hubs) > 0 && len(inv.Pubs) == 0 {
-		m.view = viewHubs
-	}
 	return m
 }
 

@@ -160,12 +160,12 @@ func (m *Model) summary() string {
 	st := &m.styles
 	c := m.count()
 	parts := []string{}
-	hubs := fmt.Sprintf("%d hubs", len(m.hubOrder))
+	hubs := plural(len(m.hubOrder), "hub")
 	if c.hubsDown > 0 {
 		hubs += " " + st.Tone(render.ToneBad, fmt.Sprintf("%d down", c.hubsDown))
 	}
 	parts = append(parts, hubs)
-	pubs := fmt.Sprintf("%d pubs", len(m.pubs))
+	pubs := plural(len(m.pubs), "pub")
 	add := func(n int, sym string, t render.Tone) {
 		if n > 0 {
 			pubs += " " + st.Tone(t, sym+strconv.Itoa(n))
@@ -282,7 +282,7 @@ func (m *Model) statusLine(w int) string {
 	if watch == "" {
 		watch = "?"
 	}
-	left := fmt.Sprintf(" %s · %d hubs · watch: %s", path, len(m.hubOrder), watch)
+	left := fmt.Sprintf(" %s · %s · watch: %s", path, plural(len(m.hubOrder), "hub"), watch)
 	if m.opts.ReadOnly {
 		left += " · read-only"
 	}
@@ -373,4 +373,12 @@ func (m *Model) helpScreen(w int) string {
 	}
 	b.WriteString("\n" + st.HelpDesc.Render("any key closes"))
 	return b.String()
+}
+
+// plural writes a count of things: "1 hub", "3 hubs".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }

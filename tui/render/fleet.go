@@ -258,17 +258,7 @@ func PubRow(p Pub, now time.Time) Row {
 	restarts := Number("-", -1, ToneDim)
 	image := p.Image
 	if c := p.Container; c != nil {
-		switch c.Health {
-		case "healthy":
-			health = Toned(c.Health, ToneOK)
-		case "unhealthy":
-			health = Toned(c.Health, ToneWarn)
-		case "starting":
-			health = Toned(c.Health, ToneBusy)
-		case "":
-		default:
-			health = Text(c.Health)
-		}
+		health = healthCell(c)
 		if c.State == "running" && c.StartedAt != nil && !c.StartedAt.IsZero() {
 			d := now.Sub(*c.StartedAt)
 			uptime = Number(Age(d), d.Seconds(), ToneNormal)
@@ -308,6 +298,23 @@ func PubRow(p Pub, now time.Time) Row {
 		id,
 		pubNote(p),
 	}}
+}
+
+// healthCell is a running container's health (Docker keeps the last one
+// of a stopped container: not shown).
+func healthCell(c *fleet.Container) Cell {
+	if c.State != "running" || c.Health == "" {
+		return Toned("-", ToneDim)
+	}
+	switch c.Health {
+	case "healthy":
+		return Toned(c.Health, ToneOK)
+	case "unhealthy":
+		return Toned(c.Health, ToneWarn)
+	case "starting":
+		return Toned(c.Health, ToneBusy)
+	}
+	return Text(c.Health)
 }
 
 // pubNote is the most pressing thing to say about a pub.
