@@ -127,7 +127,7 @@ func lifecycle(t *testing.T, inv *inventory.Inventory, pub string, port int, pub
 	if err := s.Logs(ctx, pub, pubs.LogsOptions{}, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, "logs", out.String(), "sbot: serving "+id+" on :8008 as "+publicHost)
+	mustContain(t, "logs", out.String(), fmt.Sprintf("sbot: serving %s on :%d as %s", id, port, publicHost))
 	out.Reset()
 	if err := s.Logs(ctx, pub, pubs.LogsOptions{Grep: regexp.MustCompile(`nothing matches this`)}, &out, &errOut); err != nil || out.Len() != 0 {
 		t.Errorf("grep for nothing: %q, %v", out.String(), err)
