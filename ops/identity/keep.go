@@ -55,11 +55,11 @@ func Keep(ctx context.Context, svc *pubs.Service, store *Store, name string) (Id
 			_ = e.Remove(bg, c)
 		}()
 	}
-	secret, err := readSecret(ctx, e, c, spec.DataDir)
+	secret, owner, err := readSecretOwned(ctx, e, c, spec.DataDir)
 	if err != nil {
 		return fail(err)
 	}
-	id, err := store.Record(name, p.Hub, secret, time.Now())
+	id, err := store.RecordOwned(name, p.Hub, secret, &owner, time.Now())
 	if err != nil {
 		return fail(err)
 	}

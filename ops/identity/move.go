@@ -106,6 +106,11 @@ func Move(ctx context.Context, svc *pubs.Service, store *Store, name string, o M
 		return res, pubError(name, "", err)
 	}
 	defer unlock()
+	unlockPub, err := lockPubs(ctx, svc, name, "buttctl pub move to "+o.To)
+	if err != nil {
+		return res, pubError(name, "", err)
+	}
+	defer unlockPub()
 
 	var kept []HubVolume
 	if j, ok, err := store.MoveJournal(name); err != nil {
@@ -170,6 +175,7 @@ type mover struct {
 	secret           []byte
 	srcImage, detail string
 	srcPolicy        engine.RestartPolicy
+	owner            FileOwner
 	// copied is the sha256 of the secret file the copy carried ("" if none).
 	copied string
 }
@@ -250,7 +256,7 @@ func (m *mover) do(ctx context.Context, step Step) error {
 	case StepCheck:
 		return m.check(ctx)
 	case StepSaveIdentity:
-		id, err := m.store.Record(m.j.Pub, m.j.From, m.secret, m.o.Now())
+		id, err := m.store.RecordOwned(m.j.Pub, m.j.From, m.secret, &m.owner, m.o.Now())
 		if err != nil {
 			return err
 		}
@@ -356,7 +362,7 @@ func (m *mover) checkSource(ctx context.Context) error {
 	} else {
 		asked <- nil
 	}
-	m.secret, err = readSecret(ctx, m.src, m.srcC, m.srcDir)
+	m.secret, m.owner, err = readSecretOwned(ctx, m.src, m.srcC, m.srcDir)
 	werr := <-asked
 	if err != nil {
 		if errors.Is(err, ErrNoSecret) {

@@ -31,6 +31,9 @@ type RestoreOptions struct {
 	Progress func(n int64)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// PubLocked says the caller holds the pub's lock (pubs.LockPub)
+	// already, as watch does; otherwise Restore takes it.
+	PubLocked bool
 }
 
 // RestoreResult says what Restore did.
@@ -95,6 +98,13 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return res, fail(err)
 	}
 	defer unlock()
+	if !o.PubLocked {
+		unlockPub, err := lockPubs(ctx, svc, name, "buttctl pub restore")
+		if err != nil {
+			return res, fail(err)
+		}
+		defer unlockPub()
+	}
 	spec, err := specOn(svc, p, hub)
 	if err != nil {
 		return res, fail(err)
@@ -176,7 +186,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 	if werr != nil {
 		return res, undo(werr)
 	}
-	secret, err := readSecret(ctx, e, c, spec.DataDir)
+	secret, owner, err := readSecretOwned(ctx, e, c, spec.DataDir)
 	if err != nil {
 		return res, undo(err)
 	}
@@ -210,7 +220,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		}
 		res.InventoryUpdated = true
 	}
-	if _, err := store.Record(name, hub, secret, now()); err != nil {
+	if _, err := store.RecordOwned(name, hub, secret, &owner, now()); err != nil {
 		return res, fail(fmt.Errorf("restored, but %w", err))
 	}
 	return res, nil
@@ -250,10 +260,10 @@ func clearForRestore(ctx context.Context, svc *pubs.Service, store *Store, e *en
 		}
 	}
 	var replaced *Identity
-	secret, err := readSecret(ctx, e, c, spec.DataDir)
+	secret, owner, err := readSecretOwned(ctx, e, c, spec.DataDir)
 	switch {
 	case err == nil:
-		id, err := store.Record(spec.Pub, e.Hub(), secret, now())
+		id, err := store.RecordOwned(spec.Pub, e.Hub(), secret, &owner, now())
 		if err != nil {
 			return nil, fmt.Errorf("keeping the identity there before replacing it: %w", err)
 		}
