@@ -65,14 +65,6 @@ func Backup(ctx context.Context, svc *pubs.Service, store *Store, name string, w
 		return res, fail(err)
 	}
 	defer unlock()
-	if !o.SecretOnly {
-		// A paused pub looks unhealthy: watch leaves it alone meanwhile.
-		unlockPub, err := lockPubs(ctx, svc, name, "buttctl pub backup")
-		if err != nil {
-			return res, fail(err)
-		}
-		defer unlockPub()
-	}
 	e, err := svc.Engine(hub)
 	if err != nil {
 		return res, fail(err)

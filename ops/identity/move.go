@@ -106,11 +106,6 @@ func Move(ctx context.Context, svc *pubs.Service, store *Store, name string, o M
 		return res, pubError(name, "", err)
 	}
 	defer unlock()
-	unlockPub, err := lockPubs(ctx, svc, name, "buttctl pub move to "+o.To)
-	if err != nil {
-		return res, pubError(name, "", err)
-	}
-	defer unlockPub()
 
 	var kept []HubVolume
 	if j, ok, err := store.MoveJournal(name); err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/ops/identity"
-	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
@@ -76,15 +75,12 @@ func TestBackupRestoreAndMoveOnTheWorld(t *testing.T) {
 	key := f.privateKey("hub-1", pub)
 	var rec recorder
 	var copied int64
-	var holder, busy string
+	var busy, moving bool
 	mres, err := identity.Move(ctx, f.svc, f.store, pub, identity.MoveOptions{To: "hub-2", Report: rec.report, Progress: func(n int64) { copied = n },
 		BeforeStep: func(s identity.Step) error {
 			if s == identity.StepCopy {
 				// What watch sees of a move under way.
-				if h, err := pubs.PubLockHolder(f.path, pub); err == nil && h != nil {
-					holder = h.Purpose
-				}
-				busy = identity.Keeper{Store: f.store}.Busy(pub)
+				busy, moving = f.store.Busy(pub), f.store.Moving(pub)
 			}
 			return nil
 		}})
@@ -96,11 +92,11 @@ func TestBackupRestoreAndMoveOnTheWorld(t *testing.T) {
 		t.Errorf("move result %+v (progress %d)", mres, copied)
 	}
 	f.checkOneCopy(pub, id, "after the move")
-	if holder != "buttctl pub move to hub-2" || !strings.Contains(busy, "unfinished move from hub-1 to hub-2") {
-		t.Errorf("during the move, watch would see the lock %q and busy %q", holder, busy)
+	if !busy || !moving {
+		t.Errorf("during the move, the store said busy %v, moving %v", busy, moving)
 	}
-	if h, _ := pubs.PubLockHolder(f.path, pub); h != nil {
-		t.Errorf("the pub's lock outlived the move: %+v", h)
+	if f.store.Busy(pub) || f.store.Moving(pub) {
+		t.Error("the move's lock or journal outlived it")
 	}
 	f.reload()
 	if got := readData(t, f.svc, "hub-2", pub, "blob"); !bytes.Equal(got, blob) {
@@ -160,11 +156,11 @@ func TestBackupRestoreAndMoveOnTheWorld(t *testing.T) {
 	}
 }
 
-// TestKeeperRecreatesAPubFromItsKeptIdentity is watch's re-allocation: the
-// identity recorded while the pub ran, the pub lost with its volume, then
+// TestRestoreFromStoreRecreatesALostPub is watch's re-allocation: the
+// identity kept while the pub ran, the pub lost with its volume, then
 // recreated on another hub from the store alone, owner and mode of its
 // secret kept (the test pub runs as uid 1000 and must read it).
-func TestKeeperRecreatesAPubFromItsKeptIdentity(t *testing.T) {
+func TestRestoreFromStoreRecreatesALostPub(t *testing.T) {
 	w := testworld.ForTest(t, 2)
 	port, err := w.AllocPort()
 	if err != nil {
@@ -178,25 +174,12 @@ func TestKeeperRecreatesAPubFromItsKeptIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := f.whoamiOn("hub-1", pub)
-	k := identity.Keeper{Store: f.store}
-	if k.Has(pub) || k.Busy(pub) != "" {
-		t.Fatalf("before: has %v, busy %q", k.Has(pub), k.Busy(pub))
+	kept, err := identity.Keep(ctx, f.svc, f.store, pub)
+	if err != nil || kept.ID != id {
+		t.Fatalf("keep: %+v %v", kept, err)
 	}
-	e, _ := f.svc.Engine("hub-1")
-	c, err := e.PubContainer(ctx, pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, changed, err := k.Record(ctx, f.svc, "hub-1", c)
-	if err != nil || got != id || !changed {
-		t.Fatalf("record: %s %v %v", got, changed, err)
-	}
-	if _, changed, err = k.Record(ctx, f.svc, "hub-1", c); err != nil || changed {
-		t.Errorf("record again: changed %v, %v", changed, err)
-	}
-	known, _ := f.store.Get(pub)
-	if known.Owner == nil || known.Owner.UID != 1000 || known.Owner.Mode&0o077 != 0 {
-		t.Errorf("recorded owner %+v", known.Owner)
+	if kept.Owner == nil || kept.Owner.UID != 1000 || kept.Owner.Mode&0o077 != 0 {
+		t.Errorf("recorded owner %+v", kept.Owner)
 	}
 
 	// Secret-only backup and restore keep the owner too.
@@ -212,27 +195,19 @@ func TestKeeperRecreatesAPubFromItsKeptIdentity(t *testing.T) {
 	}
 	f.checkOneCopy(pub, id, "restored from its secret alone")
 
-	// Lost with its volume; recreated on hub-2 from the store, as watch does
-	// (holding the pub's lock).
+	// Lost with its volume; recreated on hub-2 from the store.
 	if _, err := f.svc.Remove(ctx, pub, true); err != nil {
 		t.Fatal(err)
 	}
-	unlock, err := pubs.LockPub(ctx, f.path, pub, "test: watch", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err = k.Restore(ctx, f.svc, pub, "hub-2", nil)
-	unlock()
-	if err != nil || got != id {
-		t.Fatalf("keeper restore: %s %v", got, err)
+	res, err := identity.RestoreFromStore(ctx, f.svc, f.store, pub, identity.RestoreOptions{To: "hub-2"})
+	if err != nil || res.ID != id || !res.InventoryUpdated {
+		t.Fatalf("restore from the store: %+v %v", res, err)
 	}
 	if where := f.checkOneCopy(pub, id, "recreated from the store"); where != "hub-2" {
 		t.Errorf("recreated on %s", where)
 	}
 	// A second recreation is refused: the identity runs on hub-2.
-	unlock, _ = pubs.LockPub(ctx, f.path, pub, "test: watch", 0)
-	_, err = k.Restore(ctx, f.reload(), pub, "hub-1", nil)
-	unlock()
+	_, err = identity.RestoreFromStore(ctx, f.reload(), f.store, pub, identity.RestoreOptions{To: "hub-1"})
 	if !errors.Is(err, identity.ErrIdentityElsewhere) {
 		t.Errorf("second recreation: %v", err)
 	}

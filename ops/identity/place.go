@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -112,22 +111,4 @@ func copyList(cs []Copy) string {
 		names[i] = c.String()
 	}
 	return strings.Join(names, ", ")
-}
-
-// lockPubs takes pub's lock among the inventory's locks (pubs.LockPub),
-// which tells watch to leave the pub alone; a no-op for an inventory that
-// is not a file.
-func lockPubs(ctx context.Context, svc *pubs.Service, pub, purpose string) (func(), error) {
-	path := svc.Inventory().Path
-	if path == "" {
-		return func() {}, nil
-	}
-	if _, err := os.Stat(path); err != nil {
-		return func() {}, nil
-	}
-	unlock, err := pubs.LockPub(ctx, path, pub, purpose, 0)
-	if err != nil {
-		return nil, fmt.Errorf("another operation holds the pub: %w", err)
-	}
-	return func() { _ = unlock() }, nil
 }

@@ -31,9 +31,6 @@ type RestoreOptions struct {
 	Progress func(n int64)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// PubLocked says the caller holds the pub's lock (pubs.LockPub)
-	// already, as watch does; otherwise Restore takes it.
-	PubLocked bool
 }
 
 // RestoreResult says what Restore did.
@@ -98,13 +95,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return res, fail(err)
 	}
 	defer unlock()
-	if !o.PubLocked {
-		unlockPub, err := lockPubs(ctx, svc, name, "buttctl pub restore")
-		if err != nil {
-			return res, fail(err)
-		}
-		defer unlockPub()
-	}
+
 	spec, err := specOn(svc, p, hub)
 	if err != nil {
 		return res, fail(err)

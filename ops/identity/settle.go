@@ -21,11 +21,6 @@ func Settle(ctx context.Context, svc *pubs.Service, store *Store, pub string) (s
 		return "", pubError(pub, "", err)
 	}
 	defer unlock()
-	unlockPub, err := lockPubs(ctx, svc, pub, "buttctl: settling an interrupted move")
-	if err != nil {
-		return "", pubError(pub, "", err)
-	}
-	defer unlockPub()
 	j, ok, err := store.MoveJournal(pub)
 	if err != nil || !ok {
 		return "", err
