@@ -200,3 +200,47 @@ pubs:
 		t.Error("a restart made no event the test could see")
 	}
 }
+
+// TestApplyRollingBatches recreates three drifted pubs one at a time: the
+// first comes back unhealthy, so the rolling change stops there and the
+// others are left as they were; the next apply, in batches of two, does them.
+func TestApplyRollingBatches(t *testing.T) {
+	ports := freePorts(t, 3)
+	f := newFixture(t, "", "  - {name: local, local: true}\n", fmt.Sprintf(`  - {name: PFX-r1, hub: local, port: %d}
+  - {name: PFX-r2, hub: local, port: %d}
+  - {name: PFX-r3, hub: local, port: %d}
+`, ports[0], ports[1], ports[2]))
+	ctx := context.Background()
+	for _, p := range []string{"r1", "r2", "r3"} {
+		if _, err := f.svc.Create(ctx, f.pub(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := f.text()
+	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[0]), fmt.Sprintf(`port: %d, health: {test: ["CMD", "/bin/sbot", "no-such-command"]}}`, ports[0]), 1)
+	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[1]), fmt.Sprintf("port: %d, memory: 72m}", ports[1]), 1)
+	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[2]), fmt.Sprintf("port: %d, memory: 72m}", ports[2]), 1)
+	f.write(text)
+
+	mine := fleet.PlanOptions{Select: f.mine}
+	plan, report := f.converge(mine, fleet.ApplyOptions{Batch: 1, Wait: 8 * time.Second})
+	if plan.Count(fleet.ActionRecreate) != 3 {
+		t.Fatalf("plan: %+v", plan.Actions)
+	}
+	status := map[string]fleet.ResultStatus{}
+	for _, r := range report.Results {
+		status[strings.TrimPrefix(r.Action.Pub, f.prefix+"-")] = r.Status
+	}
+	if status["r1"] != fleet.ResultFailed || status["r2"] != fleet.ResultSkipped || status["r3"] != fleet.ResultSkipped {
+		t.Errorf("results %v", status)
+	}
+	err := report.Err()
+	if err == nil || !strings.Contains(err.Error(), "pub "+f.pub("r1")+" on local did not become healthy in time") || !strings.Contains(err.Error(), "an earlier batch of the rolling change did not become healthy") {
+		t.Errorf("report: %v", err)
+	}
+	// r2 and r3 were not touched: the next plan has them, and r1 is done.
+	plan, report = f.converge(mine, fleet.ApplyOptions{Batch: 2, Wait: time.Minute})
+	if plan.Count(fleet.ActionRecreate) != 2 || report.Done != 2 || report.Err() != nil {
+		t.Errorf("second apply: %+v %v", plan.Actions, report.Err())
+	}
+}

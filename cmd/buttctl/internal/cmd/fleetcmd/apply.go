@@ -45,7 +45,7 @@ type ApplyReport struct {
 
 // NewCmdApply builds `buttctl apply`; runF replaces the run in tests.
 func NewCmdApply(f *cmdutil.Factory, runF func(*ApplyOptions) error) *cobra.Command {
-	opts := &ApplyOptions{IO: f.IOStreams, Pubs: pubsOf(f), InventoryPath: f.InventoryPath}
+	opts := &ApplyOptions{IO: f.IOStreams, Pubs: f.Pubs, InventoryPath: f.InventoryPath}
 	cmd := &cobra.Command{
 		Use:   "apply [--yes] [--prune [--purge]] [--pub GLOB]... [--batch N|P% --wait DUR]",
 		Short: "Make the fleet match the inventory: carry out the plan",

@@ -21,16 +21,6 @@ import (
 // Pubs is the lazy constructor of the pub operations over the inventory's hubs.
 type Pubs func() (*pubs.Service, error)
 
-// pubsOf returns the pub operations over f's inventory and hub connections.
-func pubsOf(f *cmdutil.Factory) Pubs {
-	return func() (*pubs.Service, error) {
-		conns, err := f.Conns()
-		if err != nil {
-			return nil, err
-		}
-		return pubs.New(conns.Inventory(), conns), nil
-	}
-}
 
 // observeFlags are the flags of every command that observes the fleet.
 type observeFlags struct {
