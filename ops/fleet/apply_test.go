@@ -242,5 +242,16 @@ func TestApplyRollingBatches(t *testing.T) {
 	plan, report = f.converge(mine, fleet.ApplyOptions{Batch: 2, Wait: time.Minute})
 	if plan.Count(fleet.ActionRecreate) != 2 || report.Done != 2 || report.Err() != nil {
 		t.Errorf("second apply: %+v %v", plan.Actions, report.Err())
+		for _, p := range []string{"r1", "r2", "r3"} {
+			c, _ := f.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", "buttctl.pub="+f.pub(p))})
+			for _, x := range c.Items {
+				ins, _ := f.api.ContainerInspect(ctx, x.ID, client.ContainerInspectOptions{})
+				t.Logf("%s %s mounts %+v state %+v", p, x.ID[:8], ins.Container.Mounts, ins.Container.State)
+				logs, _ := f.api.ContainerLogs(ctx, x.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+				b := make([]byte, 4000)
+				n, _ := logs.Read(b)
+				t.Logf("%s logs %q", p, b[:n])
+			}
+		}
 	}
 }

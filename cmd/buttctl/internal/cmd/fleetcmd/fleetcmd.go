@@ -21,7 +21,6 @@ import (
 // Pubs is the lazy constructor of the pub operations over the inventory's hubs.
 type Pubs func() (*pubs.Service, error)
 
-
 // observeFlags are the flags of every command that observes the fleet.
 type observeFlags struct {
 	Parallel int
