@@ -7,13 +7,22 @@ BIN := bin/buttctl
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
-# Debian packages the tests drive for real.
-TEST_DEBS := openssh-server tmux
+# Debian packages the tests drive for real (debootstrap builds the test world's hubs).
+TEST_DEBS := openssh-server tmux debootstrap
+# The real OpenStack the cloud tests run against (Debian's packages, on loopback).
+OPENSTACK := ops/cloud/openstacktest/openstack.sh
 # Debian packages the benchmarks compare buttctl with; make bench tries to install
 # them and a benchmark says (b.Log) which ones are missing.
 BENCH_DEBS := pssh ansible
+# The test world (ops/testworld): hubs with their own sshd and dockerd, in WORLD_DIR.
+WORLD := bin/world
+WORLD_DIR := .world
+WORLD_HUBS := 3
+# What `make demo` shows of the world (TODO(console): `./$(BIN)` once the console lands).
+DEMO_PUBS := pub-1 pub-2 pub-3 pub-4 pub-5 pub-6
+DEMO_CMD := ./$(BIN) status && echo && ./$(BIN) pub list
 
-.PHONY: build test test-deps bench-deps lint bench run clean
+.PHONY: build test test-deps test-cloud openstack-up openstack-down bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
@@ -26,6 +35,23 @@ test-deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@bash $(OPENSTACK) install
+
+# The cloud tests (ops/cloud/openstacktest) start the OpenStack services
+# themselves when they are not running, under a machine-wide lock, while the
+# other packages test in parallel, and stop exactly what they started.
+# BUTTCTL_SKIP_OPENSTACK=1 skips them (CI never sets it).
+
+# test-cloud runs only the tests against the real OpenStack.
+test-cloud: test-deps
+	$(GO) test -race -count=1 -timeout 30m -v ./ops/cloud/openstacktest/
+
+# openstack-up keeps the test OpenStack running (state in /dev/shm/buttctl-openstack,
+# clouds.yaml there); tests then use it and leave it running. openstack-down stops it.
+openstack-up: test-deps
+	bash $(OPENSTACK) start
+openstack-down:
+	bash $(OPENSTACK) stop
 
 # bench-deps installs BENCH_DEBS when it can; failing to is not an error.
 bench-deps:
@@ -37,8 +63,39 @@ bench-deps:
 			echo "could not install$$missing: benchmarks compare with what is installed"; \
 	fi
 
-test: test-deps
-	$(GO) test -race -count=1 ./...
+# world-deps: Docker itself, when the machine has none (never replaces another Docker).
+world-deps:
+	@command -v dockerd >/dev/null || { echo "installing: docker.io"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get install -y -qq docker.io >/dev/null; }
+
+$(WORLD): FORCE
+	@$(GO) build -o $(WORLD) ./ops/testworld/cmd/world
+
+# test: one shared world for the whole run (BUTTCTL_TEST_WORLD), stopped at the end
+# whatever happens; tests that break hubs start private worlds of their own.
+test: test-deps world-deps $(WORLD)
+	@if [ "$$BUTTCTL_SKIP_DOCKER" = 1 ]; then exec $(GO) test -race -count=1 -timeout 30m ./...; fi; \
+	trap './$(WORLD) down --dir $(WORLD_DIR)' EXIT; \
+	./$(WORLD) up --dir $(WORLD_DIR) --hubs $(WORLD_HUBS) && \
+	BUTTCTL_TEST_WORLD=$(abspath $(WORLD_DIR))/state.json $(GO) test -race -count=1 -timeout 30m ./...
+
+# world-up: a world to poke at (BUTTCTL_INVENTORY=.world/inventory.yaml), until make clean-world.
+world-up: world-deps $(WORLD)
+	./$(WORLD) up --dir $(WORLD_DIR) --hubs $(WORLD_HUBS)
+
+# clean-world: stop the world in WORLD_DIR and worlds left by ended test processes (by recorded ids).
+clean-world: $(WORLD)
+	./$(WORLD) down --dir $(WORLD_DIR)
+
+# demo: a 3-hub world, 6 pubs created on it by buttctl (over SSH), and buttctl's view of the
+# fleet. The world keeps running until make clean-world.
+demo: test-deps world-deps build $(WORLD)
+	./$(WORLD) up --dir $(WORLD_DIR) --hubs 3 --pubs 6 --run-pubs=false
+	@export BUTTCTL_INVENTORY=$(abspath $(WORLD_DIR))/inventory.yaml; set -x; \
+	./$(BIN) pub create $(DEMO_PUBS) && ./$(WORLD) wait-healthy --dir $(WORLD_DIR) && { $(DEMO_CMD); }
+	@echo; echo "export BUTTCTL_INVENTORY=$(abspath $(WORLD_DIR))/inventory.yaml   # then: ./$(BIN) ...;  stop it: make clean-world"
+
+FORCE:
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt:"; echo "$$out"; exit 1; fi

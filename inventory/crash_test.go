@@ -26,9 +26,6 @@ pubs:
 // kill the inventory and its .bak must load as valid inventories, comments
 // intact, and the lock must be free at once.
 func TestKillDuringSave(t *testing.T) {
-	if testing.Short() {
-		t.Skip("re-executes the test binary 200 times")
-	}
 	dir := t.TempDir()
 	p := filepath.Join(dir, "buttctl.yaml")
 	if err := os.WriteFile(p, []byte(crashFixture), 0o644); err != nil {

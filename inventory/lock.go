@@ -150,8 +150,12 @@ func Holder(path, name string) (*LockedError, error) {
 // crashed holder never wedges it. The lock file names the holder (pid,
 // purpose, since) for the *LockedError the next one gets. With Wait > 0,
 // Lock waits that long (or until ctx is done) for the holder to let go.
-// apply and watch hold it while they run; Editor.Save takes it for its
-// write unless this process holds it already.
+// Within one process, one caller at a time holds it too.
+//
+// apply holds it while it runs; Editor.Save takes it for its write unless
+// this process holds it already. opts.Name takes another lock of the same
+// inventory instead (watch: Name "watch", one watcher per inventory).
+// Unlock is safe to call more than once.
 func Lock(ctx context.Context, path string, opts LockOptions) (unlock func() error, err error) {
 	file, err := resolve(path)
 	if err != nil {

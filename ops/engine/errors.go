@@ -56,7 +56,12 @@ func (e *Engine) fail(err error, what string) error {
 		if what == "" {
 			what = "Docker engine at " + e.socket
 		}
-		return &Error{Hub: e.hub, Err: fmt.Errorf("%s: %w", what, err), Unreachable: e.version.Load() == nil}
+		// The client's error holds the request's URL: say only what happened.
+		cause := fmt.Errorf("%s: %w", what, context.Canceled)
+		if errors.Is(err, context.DeadlineExceeded) {
+			cause = fmt.Errorf("%s: no answer in time (%w)", what, context.DeadlineExceeded)
+		}
+		return &Error{Hub: e.hub, Err: cause, Unreachable: e.version.Load() == nil}
 	}
 	de, dialFailed := errorsAsDial(err)
 	if !dialFailed && client.IsErrConnectionFailed(err) {

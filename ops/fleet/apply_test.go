@@ -12,6 +12,7 @@ import (
 
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 )
 
 // converge observes, plans and applies once, holding the inventory's lock as
@@ -102,7 +103,7 @@ func TestApplyConvergesAndIsIdempotent(t *testing.T) {
 	f.write(fmt.Sprintf(`# the test's fleet
 version: 1
 defaults:
-  image: buttctl-standin/pub:latest
+  image: %s
   memory: 64m
   health: {interval: 1s, timeout: 3s, retries: 2}
 
@@ -118,7 +119,7 @@ pubs:
   - {name: PFX-missing, hub: local, port: %d}
   # placed by apply
   - {name: PFX-placed, port: %d}
-`, ports[0], ports[1], ports[2], ports[4], ports[5], ports[6]))
+`, pubstest.Image, ports[0], ports[1], ports[2], ports[4], ports[5], ports[6]))
 
 	mine := func(p string) bool { return f.mine(p) }
 	plan, report := f.converge(fleet.PlanOptions{Prune: true, Select: mine}, fleet.ApplyOptions{Wait: time.Minute})

@@ -244,7 +244,7 @@ func (p *Plan) moveInstead(ip inventory.Pub, snap *Snapshot) (Action, bool) {
 		return Action{
 			Kind: ActionMove, Pub: ip.Name, Hub: ip.Hub,
 			Reason:  fmt.Sprintf("its data (and identity) is on hub %s", h.Name),
-			Blocked: fmt.Sprintf("move it with its identity ('buttctl pub move %s %s'), or set its hub back to %s", ip.Name, ip.Hub, h.Name),
+			Blocked: fmt.Sprintf("move it with its identity ('buttctl pub move %s --to %s'), or set its hub back to %s", ip.Name, ip.Hub, h.Name),
 		}, true
 	}
 	return Action{}, false

@@ -217,7 +217,7 @@ func TestPlanMoveNeedsIdentity(t *testing.T) {
 	snap.Orphans = []fleet.Orphan{{Hub: "h1", Container: snap.Hubs[0].Containers[0], InInventory: true, HasVolume: true}}
 	inv := parse(t, "hubs: [{name: h1, address: 10.0.0.1}, {name: h2, address: 10.0.0.2}]\npubs: [{name: a, hub: h2}]\n")
 	p := fleet.NewPlan(inv, snap, fleet.PlanOptions{Prune: true})
-	if got := actions(p); got != "move a@h2 [blocked]\n" || !strings.Contains(p.Actions[0].Blocked, "buttctl pub move a h2") || len(p.Kept) != 1 {
+	if got := actions(p); got != "move a@h2 [blocked]\n" || !strings.Contains(p.Actions[0].Blocked, "buttctl pub move a --to h2") || len(p.Kept) != 1 {
 		t.Errorf("plan:\n%s%+v kept %d", got, p.Actions, len(p.Kept))
 	}
 	if p.Pending() != 0 || p.Blocked() != 1 {

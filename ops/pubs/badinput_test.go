@@ -210,3 +210,36 @@ func TestPubOnAnUnreachableSSHHub(t *testing.T) {
 		}
 	})
 }
+
+// TestListWithAHungHub lists a hub whose sshd stopped answering (its
+// processes are stopped) next to a working one: the working hub's pubs are
+// listed, the hung hub's are unreachable, within the caller's deadline.
+func TestListWithAHungHub(t *testing.T) {
+	needDocker(t)
+	key := sshdtest.NewKey(t, t.TempDir(), "id_ed25519", "")
+	good := sshdtest.Start(t, sshdtest.WithUserKey(key))
+	hung := sshdtest.Start(t, sshdtest.WithUserKey(key), sshdtest.WithKnownHosts(good.KnownHostsPath))
+	inv := parseInventory(t, fmt.Sprintf("ssh: {identity_file: %s, known_hosts: %s, config: none}\n", good.IdentityPath(), good.KnownHostsPath),
+		fmt.Sprintf("  - {name: good, address: %s, port: %d, user: %s}\n  - {name: hung, address: %s, port: %d, user: %s}\n", good.IP, good.Port, good.User, hung.IP, hung.Port, hung.User),
+		"  - {name: fine, hub: good}\n  - {name: stuck, hub: hung}\n")
+	s := service(t, inv)
+	if _, errs := s.List(context.Background(), pubs.ListOptions{}); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	defer hung.SuspendConnections()()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	all, errs := s.List(ctx, pubs.ListOptions{})
+	var rows []pubs.Status // other tests' pubs run on this engine too
+	for _, r := range all {
+		if !r.Orphan {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) != 2 || rows[0].Name != "fine" || rows[0].State != pubs.StateMissing || rows[1].Name != "stuck" || rows[1].State != pubs.StateUnreachable {
+		t.Errorf("rows %+v", rows)
+	}
+	if len(errs) != 1 || errs[0].Hub != "hung" || errs[0].Error() != "hung: list containers: no answer in time (context deadline exceeded)" {
+		t.Errorf("hub errors %v", errs)
+	}
+}

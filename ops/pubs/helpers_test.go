@@ -24,11 +24,11 @@ import (
 
 const socket = "/var/run/docker.sock"
 
-func needDocker(t *testing.T) { pubstest.Require(t) }
+func needDocker(t testing.TB) { pubstest.Require(t) }
 
 // raw is a Docker client for arranging and checking the engine behind
 // buttctl's back.
-func raw(t *testing.T) *client.Client {
+func raw(t testing.TB) *client.Client {
 	t.Helper()
 	api, err := client.New(client.WithHost("unix://" + socket))
 	if err != nil {
@@ -45,7 +45,7 @@ func uniq(prefix string) string {
 }
 
 // freePort returns a TCP port nothing listens on right now.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,7 +57,7 @@ func freePort(t *testing.T) int {
 
 // localInventory is an inventory with the local hub (this machine's real
 // Docker engine), a hub whose engine does not exist, and extra YAML for pubs.
-func localInventory(t *testing.T, pubsYAML string) *inventory.Inventory {
+func localInventory(t testing.TB, pubsYAML string) *inventory.Inventory {
 	t.Helper()
 	return parseInventory(t, "", `  - {name: local, local: true}
   - {name: dead, local: true, docker_socket: /nonexistent/buttctl-test/docker.sock}
@@ -66,7 +66,7 @@ func localInventory(t *testing.T, pubsYAML string) *inventory.Inventory {
 
 // sshInventory is an inventory whose hub "remote" is reached through a real
 // OpenSSH sshd on loopback, whose Docker socket is this machine's engine's.
-func sshInventory(t *testing.T, srv *sshdtest.Server, pubsYAML string) *inventory.Inventory {
+func sshInventory(t testing.TB, srv *sshdtest.Server, pubsYAML string) *inventory.Inventory {
 	t.Helper()
 	return parseInventory(t,
 		fmt.Sprintf("ssh: {identity_file: %s, known_hosts: %s, config: none}\n", srv.IdentityPath(), srv.KnownHostsPath),
@@ -74,7 +74,7 @@ func sshInventory(t *testing.T, srv *sshdtest.Server, pubsYAML string) *inventor
 		pubsYAML)
 }
 
-func parseInventory(t *testing.T, sshYAML, hubsYAML, pubsYAML string) *inventory.Inventory {
+func parseInventory(t testing.TB, sshYAML, hubsYAML, pubsYAML string) *inventory.Inventory {
 	t.Helper()
 	text := fmt.Sprintf(`version: 1
 %sdefaults: {image: %q, health: {interval: 1s, timeout: 3s, retries: 2}}
@@ -91,7 +91,7 @@ hubs:
 // service returns the pub operations over inv through this machine's
 // sockets, and removes, when the test ends, every container and volume of
 // the pubs of inv (found by buttctl's labels, removed by id).
-func service(t *testing.T, inv *inventory.Inventory) *pubs.Service {
+func service(t testing.TB, inv *inventory.Inventory) *pubs.Service {
 	t.Helper()
 	conns := hubconn.New(inv, hubconn.Options{Pool: sshexec.PoolOptions{AgentSocket: sshexec.AgentNone, NoDefaultIdentities: true}})
 	s := pubs.New(inv, conns)
@@ -116,7 +116,7 @@ func service(t *testing.T, inv *inventory.Inventory) *pubs.Service {
 }
 
 // waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
 	for delay := 10 * time.Millisecond; !cond(); delay = min(2*delay, 500*time.Millisecond) {

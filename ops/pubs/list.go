@@ -35,6 +35,13 @@ type Status struct {
 	Port      int        `json:"port"`
 	// Identity is the pub's SSB id (@…=.ed25519), when it answered.
 	Identity string `json:"identity"`
+	// KnownIdentity is the id this machine recorded for the pub (the local
+	// identity store: backups, restores, moves), if any.
+	KnownIdentity string `json:"known_identity,omitempty"`
+	// IdentityChanged says the pub answered with an id other than KnownIdentity.
+	IdentityChanged bool `json:"identity_changed,omitempty"`
+	// LastBackup is the time of the pub's last backup made on this machine.
+	LastBackup *time.Time `json:"last_backup"`
 	// Drift says the container was created from a spec other than the inventory's.
 	Drift bool `json:"drift"`
 	// Orphan says the container is buttctl's but the inventory does not place
@@ -50,6 +57,9 @@ type ListOptions struct {
 	Identity bool
 	// Hubs restricts the listing to these hubs (all hubs when empty).
 	Hubs []string
+	// Known, if set, says what is recorded locally of a pub's identity (the
+	// identity store of ops/identity): its id and its last backup, if any.
+	Known func(pub string) (id string, lastBackup *time.Time)
 }
 
 // HubError is a hub List could not ask.
@@ -98,6 +108,13 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]Status, []HubError
 		return rows[i].Hub < rows[j].Hub
 	})
 	sort.Slice(hubErrs, func(i, j int) bool { return hubErrs[i].Hub < hubErrs[j].Hub })
+	if o.Known != nil {
+		for i := range rows {
+			r := &rows[i]
+			r.KnownIdentity, r.LastBackup = o.Known(r.Name)
+			r.IdentityChanged = r.KnownIdentity != "" && r.Identity != "" && r.Identity != r.KnownIdentity
+		}
+	}
 	return rows, hubErrs
 }
 

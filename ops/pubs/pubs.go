@@ -168,6 +168,16 @@ func (s *Service) target(name string) (target, error) {
 	return target{pub: *p, eng: e}, nil
 }
 
+// Lookup returns the inventory's pub called name, or an error matching
+// ErrUnknownPub that lists the known ones.
+func (s *Service) Lookup(name string) (inventory.Pub, error) {
+	p, ok := s.inv.Pub(name)
+	if !ok {
+		return inventory.Pub{}, s.unknownPub(name)
+	}
+	return *p, nil
+}
+
 // container finds the pub's managed container; a pub without one is an error
 // that says how to create it.
 func (s *Service) container(ctx context.Context, t target) (engine.Container, error) {

@@ -8,6 +8,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -21,8 +24,16 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// Image is the tag of the stand-in image.
-const Image = "buttctl-standin/pub:latest"
+//go:embed sbot/main.go
+var sbotSource []byte
+
+// Image is the tag of the stand-in image. The tag is a hash of its sources:
+// work trees with other versions of sbot, testing on the same engine, do not
+// overwrite each other's image.
+var Image = func() string {
+	sum := sha256.Sum256(append(append([]byte{}, sbotSource...), dockerfile...))
+	return "buttctl-standin/pub:" + hex.EncodeToString(sum[:6])
+}()
 
 const dockerfile = `FROM scratch
 COPY sbot /bin/sbot

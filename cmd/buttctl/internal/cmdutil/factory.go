@@ -10,6 +10,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/hubconn"
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/sshexec"
 )
@@ -29,6 +30,8 @@ type Factory struct {
 	Inventory func() (*inventory.Inventory, error)
 	// Conns reaches the inventory's hubs (one shared SSH connection per hub).
 	Conns func() (*hubconn.Conns, error)
+	// IdentityStore opens the local identity store (under StateDir, 0700).
+	IdentityStore func() (*identity.Store, error)
 
 	conns *hubconn.Conns
 }
@@ -68,6 +71,7 @@ func New(version, commit string) *Factory {
 		}
 		return f.conns, nil
 	}
+	f.IdentityStore = func() (*identity.Store, error) { return identity.OpenStore(StateDir()) }
 	return f
 }
 

@@ -3,7 +3,8 @@
 // and answers on :8008; `sbot whoami` prints {"id":"@…=.ed25519"};
 // `sbot invite.create N` prints a JSON-string invite; `sbot fault unhealthy|crash|clear`
 // injects faults through $DATA/fault; `sbot cat` copies stdin to stdout and
-// `sbot tty` reports the terminal's size, for tests of exec.
+// `sbot tty` reports the terminal's size (`sbot winch`: and again when it
+// changes), for tests of exec.
 package main
 
 import (
@@ -17,8 +18,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -54,9 +57,14 @@ func main() {
 			err = json.NewEncoder(os.Stdout).Encode(host + ":8008:" + id + "~" + base64.StdEncoding.EncodeToString(seed))
 		}
 	case "cat":
+		if _, terr := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); terr == nil {
+			fmt.Println("cat: ready")
+		}
 		_, err = io.Copy(os.Stdout, os.Stdin)
 	case "tty":
 		err = ttyReport()
+	case "winch":
+		err = winch()
 	case "fault":
 		if len(args) != 2 {
 			err = errors.New("usage: sbot fault unhealthy|crash|clear")
@@ -90,6 +98,35 @@ func ttyReport() error {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// winch reports the terminal's size, then again once it changes.
+func winch() error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGWINCH)
+	if err := ttyReport(); err != nil {
+		return err
+	}
+	first, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+	if err != nil {
+		return err
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case <-sig:
+		case <-timeout:
+			return errors.New("the size did not change within 30s")
+		}
+		ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ)
+		if err != nil {
+			return err
+		}
+		if ws.Col != first.Col || ws.Row != first.Row {
+			fmt.Printf("resized %dx%d\n", ws.Col, ws.Row)
+			return nil
+		}
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
+	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/cloud"
 	"github.com/buttctl/buttctl/ops/fleet"
 	"github.com/buttctl/buttctl/ops/hubs"
 	"github.com/buttctl/buttctl/ops/pubs"
@@ -43,7 +45,30 @@ func (o *observeFlags) check() error {
 }
 
 func (o *observeFlags) observe(ctx context.Context, svc *pubs.Service) *fleet.Snapshot {
-	return fleet.Observe(ctx, svc, fleet.ObserveOptions{Parallel: o.Parallel, Timeout: o.Timeout})
+	opts := fleet.ObserveOptions{Parallel: o.Parallel, Timeout: o.Timeout}
+	if inv := svc.Inventory(); inv.Cloud != nil && inv.Cloud.Name != "" {
+		opts.CloudName, opts.Cloud = inv.Cloud.Name, cloudServers(inv.Cloud)
+	}
+	return fleet.Observe(ctx, svc, opts)
+}
+
+// cloudServers lists the hub servers of the inventory's cloud (ops/cloud).
+func cloudServers(c *inventory.Cloud) fleet.CloudServers {
+	return func(ctx context.Context) ([]fleet.Server, error) {
+		conn, err := cloud.Connect(ctx, cloud.Config{Name: c.Name, Region: c.Region})
+		if err != nil {
+			return nil, err
+		}
+		list, err := conn.HubServers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]fleet.Server, len(list))
+		for i, s := range list {
+			out[i] = fleet.Server{ID: s.ID, Name: s.Name, Hub: s.Hub, Status: s.Status, Fault: s.Fault}
+		}
+		return out, nil
+	}
 }
 
 // unreachableError names every hub that could not be observed, one a line.

@@ -22,5 +22,9 @@ machine, for a hub with local: true).`,
 	cmd.AddCommand(NewCmdSSH(f, nil))
 	cmd.AddCommand(NewCmdExec(f, nil))
 	cmd.AddCommand(NewCmdLoadImage(f, nil))
+	cmd.AddCommand(NewCmdCreate(f, nil))
+	cmd.AddCommand(NewCmdAdopt(f, nil))
+	cmd.AddCommand(NewCmdReboot(f, nil))
+	cmd.AddCommand(NewCmdDelete(f, nil))
 	return cmd
 }

@@ -23,6 +23,10 @@ type ListOptions struct {
 	Output   output.Format
 	Parallel int
 	Timeout  time.Duration
+	// NoCloud skips the cloud's view (status, flavor, age, strays).
+	NoCloud bool
+	Connect ConnectCloud
+	Now     func() time.Time
 }
 
 // NewCmdList builds `buttctl hub list`; runF replaces the run in tests.
@@ -33,7 +37,11 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Short: "List hubs with reachability, SSH latency, OS, uptime, load, free disk and Docker version",
 		Long: `List the inventory's hubs and what they say about themselves. Every hub is
 shown: an unreachable hub is listed as such, with the reason on stderr.
-A local hub shows this machine's facts.`,
+A local hub shows this machine's facts. With a cloud section in the
+inventory, the cloud's view is added: the server's status (ACTIVE, SHUTOFF,
+ERROR, BUILD, or missing when the cloud has no such server), flavor, age and
+addresses, and stray servers (tagged buttctl.hub but not in the inventory;
+record one with 'hub adopt').`,
 		Example: `  buttctl hub list
   buttctl hub list -o json | jq '.[] | select(.reachable | not) | .hub'`,
 		Aliases: []string{"ls"},
@@ -51,6 +59,7 @@ A local hub shows this machine's facts.`,
 	output.AddFlag(cmd, &opts.Output)
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", hubs.DefaultParallel, "hubs to query at once")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 20*time.Second, "time allowed per hub")
+	cmd.Flags().BoolVar(&opts.NoCloud, "no-cloud", false, "do not ask the cloud (status, flavor, age, strays)")
 	return cmd
 }
 
@@ -63,21 +72,35 @@ func listRun(opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
+	cloudCh := make(chan cloudView, 1)
+	go func() { cloudCh <- gatherCloud(opts, conns.Inventory(), len(opts.Hubs) == 0) }()
 	facts := hubs.Gather(context.Background(), conns, names, hubs.FactsOptions{Parallel: opts.Parallel, Timeout: opts.Timeout})
+	cv := <-cloudCh
+	if cv.err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "buttctl: cloud: %v\n", cv.err)
+	}
+	rows := listRows(facts, cv)
 	if opts.Output.IsMachine() {
-		if facts == nil {
-			facts = []hubs.Facts{}
-		}
-		return output.Export(opts.IO.Out, opts.Output, facts)
+		return output.Export(opts.IO.Out, opts.Output, rows)
 	}
 	wide := opts.Output == output.Wide
 	header := []string{"HUB", "STATUS", "LATENCY", "OS", "UPTIME", "LOAD", "DISK FREE", "DOCKER"}
+	if cv.shown {
+		header = append(header, "CLOUD", "FLAVOR", "AGE")
+	}
 	if wide {
 		header = append(header, "ADDRESS", "KERNEL", "DISK", "ERROR")
+		if cv.shown {
+			header = append(header, "SERVER", "ADDRESSES")
+		}
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
 	}
 	t := output.NewTable(opts.IO.Out, opts.IO.IsStdoutTTY(), header...)
-	for _, f := range facts {
-		t.RowCells(factsRow(f, wide)...)
+	for _, r := range rows {
+		t.RowCells(listRowCells(r, cv.shown, wide, opts.IO.IsStdoutTTY(), now())...)
 	}
 	if err := t.Render(opts.IO.ColorEnabled()); err != nil {
 		return err

@@ -1,16 +1,22 @@
 package inventory
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/output"
 	model "github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/identity"
 )
 
 const good = `version: 1
@@ -158,5 +164,53 @@ func TestPath(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	if err := PathRun(&PathOptions{IO: ios, Path: func() string { return "/x/buttctl.yaml" }}); err != nil || out.String() != "/x/buttctl.yaml\n" {
 		t.Errorf("%v %q", err, out)
+	}
+}
+
+func TestShowWithIdentities(t *testing.T) {
+	_, load := loader(t, good)
+	store, err := identity.OpenStore(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	id := "@" + base64.StdEncoding.EncodeToString(pub) + ".ed25519"
+	secret := fmt.Sprintf(`{"curve":"ed25519","public":%q,"private":%q,"id":%q}`, id[1:], base64.StdEncoding.EncodeToString(priv)+".ed25519", id)
+	at := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := store.Record("scuttle-1", "hub-1", []byte(secret), at); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordBackup("scuttle-1", identity.BackupRecord{At: at, File: "/b.tar.gz", Hub: "hub-1"}); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (*identity.Store, error) { return store, nil }
+	ios, _, out, _ := iostreams.Test()
+	if err := ShowRun(&ShowOptions{IO: ios, Inventory: load, Store: open, Output: output.JSON}); err != nil {
+		t.Fatal(err)
+	}
+	var inv map[string]any
+	if err := json.Unmarshal(out.Bytes(), &inv); err != nil {
+		t.Fatal(err)
+	}
+	p := inv["pubs"].([]any)[0].(map[string]any)
+	if p["identity"] != id || p["last_backup"] != "2026-05-01T12:00:00Z" || p["port"] != 8008.0 || inv["watch"] == nil {
+		t.Errorf("pub %v", p)
+	}
+	// Fields keep their order: pubs before watch, as in the file.
+	if strings.Index(out.String(), `"pubs"`) > strings.Index(out.String(), `"watch"`) {
+		t.Errorf("field order changed:\n%s", out)
+	}
+	out.Reset()
+	if err := ShowRun(&ShowOptions{IO: ios, Inventory: load, Store: open, Output: output.YAML}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\n  # identity "+id+", last backup 2026-05-01T12:00:00Z\n  - name: scuttle-1\n") {
+		t.Errorf("yaml:\n%s", out)
+	}
+	if _, err := model.Parse("shown.yaml", out.Bytes()); err != nil {
+		t.Errorf("show's YAML with identities is not a valid inventory: %v", err)
+	}
+	if strings.Contains(out.String(), base64.StdEncoding.EncodeToString(priv)[:20]) {
+		t.Error("show printed the private key")
 	}
 }

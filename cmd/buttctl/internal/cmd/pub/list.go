@@ -11,23 +11,28 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/output"
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
 )
 
 // ListOptions is everything `buttctl pub list` needs.
 type ListOptions struct {
-	IO      *iostreams.IOStreams
-	Pubs    Pubs
+	IO   *iostreams.IOStreams
+	Pubs Pubs
+	// Store is the local identity store (identities and last backups).
+	Store   func() (*identity.Store, error)
 	Hubs    []string
 	Output  output.Format
 	Timeout time.Duration
 	// NoIdentity skips asking each running pub for its id.
 	NoIdentity bool
+	// Now is the clock (tests pin it).
+	Now func() time.Time
 }
 
 // NewCmdList builds `buttctl pub list`; runF replaces the run in tests.
 func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams, Pubs: pubsOf(f)}
+	opts := &ListOptions{IO: f.IOStreams, Pubs: pubsOf(f), Store: f.IdentityStore, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:     "list [--hub HUB]...",
 		Aliases: []string{"ls"},
@@ -38,8 +43,13 @@ be reached are "unreachable" (and buttctl exits 1, naming the hub). A
 container of buttctl's that the inventory does not place there is listed as
 an orphan (wide, json).
 
+IDENTITY is the id the running pub answers with, or (dim) the id this
+machine recorded for it when it is not running; BACKUP is the time of its
+last backup made on this machine (both from the local identity store).
+
 -o json fields: name, hub, state, health, uptime (seconds), started_at,
-restarts, image, port, identity, drift, orphan, error.`,
+restarts, image, port, identity, known_identity, identity_changed,
+last_backup, drift, orphan, error.`,
 		Example: `  buttctl pub list
   buttctl pub list -o json | jq -r '.[] | select(.health == "unhealthy") | .name'`,
 		Args: cobra.NoArgs,
@@ -70,7 +80,16 @@ func listRun(opts *ListOptions) error {
 	}
 	ctx, cancel := withTimeout(opts.Timeout)
 	defer cancel()
-	rows, hubErrs := svc.List(ctx, pubs.ListOptions{Identity: !opts.NoIdentity, Hubs: opts.Hubs})
+	lo := pubs.ListOptions{Identity: !opts.NoIdentity, Hubs: opts.Hubs}
+	if opts.Store != nil {
+		store, err := opts.Store()
+		if err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "buttctl: %v (identities and backups not shown)\n", err)
+		} else {
+			lo.Known = store.Known
+		}
+	}
+	rows, hubErrs := svc.List(ctx, lo)
 	if rows == nil {
 		rows = []pubs.Status{}
 	}
@@ -95,16 +114,17 @@ func listTable(opts *ListOptions, rows []pubs.Status) error {
 	if !tty {
 		since = "STARTED"
 	}
-	header := []string{"NAME", "HUB", "STATE", "HEALTH", since, "RESTARTS", "IMAGE", "PORT", "IDENTITY"}
+	header := []string{"NAME", "HUB", "STATE", "HEALTH", since, "RESTARTS", "IMAGE", "PORT", "IDENTITY", "BACKUP"}
 	if wide {
 		header = append(header, "DRIFT", "ERROR")
 	}
 	t := output.NewTable(opts.IO.Out, tty, header...)
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
 	for _, r := range rows {
-		id := r.Identity
-		if tty && !wide {
-			id = short(id)
-		}
+		id := identityCell(r, tty && !wide)
 		cells := []output.Cell{
 			{Text: r.Name, Color: output.Bold},
 			{Text: r.Hub},
@@ -114,7 +134,8 @@ func listTable(opts *ListOptions, rows []pubs.Status) error {
 			{Text: strconv.Itoa(r.Restarts)},
 			{Text: r.Image},
 			{Text: strconv.Itoa(r.Port)},
-			{Text: orDash(id)},
+			id,
+			{Text: backupText(r.LastBackup, now, tty)},
 		}
 		if wide {
 			drift := "no"
@@ -129,6 +150,34 @@ func listTable(opts *ListOptions, rows []pubs.Status) error {
 		t.RowCells(cells...)
 	}
 	return t.Render(opts.IO.ColorEnabled())
+}
+
+// identityCell is the id the pub answered with, else the recorded one
+// (grey), flagged in red if they differ.
+func identityCell(r pubs.Status, abbreviate bool) output.Cell {
+	id, colour := r.Identity, ""
+	if id == "" && r.KnownIdentity != "" {
+		id, colour = r.KnownIdentity, output.Grey
+	}
+	if abbreviate {
+		id = short(id)
+	}
+	if r.IdentityChanged {
+		return output.Cell{Text: id + " (recorded: " + short(r.KnownIdentity) + ")", Color: output.Red}
+	}
+	return output.Cell{Text: orDash(id), Color: colour}
+}
+
+// backupText is how long ago the last backup was on a terminal (3d ago),
+// its time in RFC 3339 off it; "never" when there was none.
+func backupText(t *time.Time, now time.Time, tty bool) string {
+	if t == nil {
+		return "never"
+	}
+	if !tty {
+		return t.UTC().Format(time.RFC3339)
+	}
+	return formatUptime(now.Sub(*t)) + " ago"
 }
 
 func stateCell(r pubs.Status) output.Cell {

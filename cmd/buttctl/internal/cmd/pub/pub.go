@@ -23,7 +23,7 @@ const DefaultTimeout = 5 * time.Minute
 func NewCmdPub(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pub <command>",
-		Short: "List, create, run, inspect and remove pubs",
+		Short: "List, create, run, inspect, remove, back up, restore and move pubs",
 		Long: `A pub is an SSB server in a Docker container on a hub. buttctl only touches
 containers and volumes that carry its labels (buttctl.managed=true,
 buttctl.pub=NAME): anything else on a hub is left alone.`,
@@ -42,6 +42,9 @@ buttctl.pub=NAME): anything else on a hub is left alone.`,
 	cmd.AddCommand(NewCmdInspect(f, nil))
 	cmd.AddCommand(NewCmdWhoami(f, nil))
 	cmd.AddCommand(NewCmdInvite(f, nil))
+	cmd.AddCommand(NewCmdBackup(f, nil))
+	cmd.AddCommand(NewCmdRestore(f, nil))
+	cmd.AddCommand(NewCmdMove(f, nil))
 	return cmd
 }
 

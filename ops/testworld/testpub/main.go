@@ -1,0 +1,94 @@
+// Command sbot is buttctl's STAND-IN for a Scuttlebutt pub, used only by the
+// test world: no real SSB server can be built on the test machines (go-ssb is
+// not served by the Go module proxy, npm is unreachable).
+//
+// It follows ahdinosaur/ssb-pub's conventions so that one image profile
+// drives both: data in /home/node/.ssb (ssb_path overrides), public host from
+// ssb_host, port 8008 (ssb_port overrides), and
+//
+//	sbot server            run the pub (creates the secret on first start)
+//	sbot whoami            print {"id": "@….ed25519"}, asking the running server
+//	sbot invite.create N   print "host:port:@….ed25519~seed", asking the running server
+//	sbot fault crash|unhealthy|clear   fault injection for tests
+//
+// The secret file has ssb-keys' exact format. whoami and invite.create talk
+// to the server over the unix socket <data dir>/socket, so they fail when it
+// is down. The server accepts TCP connections on the port and closes each one
+// after reading up to 64 bytes (an SHS client hello): it does not speak SHS.
+//
+// Faults: the file <data dir>/fault holding "unhealthy" makes whoami fail
+// while it is there; "crash" makes the server exit with status 3 within
+// 100ms (and at once on start, so a restarted pub crash-loops until cleared).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+const (
+	defaultDataDir = "/home/node/.ssb"
+	defaultPort    = 8008
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	dir := dataDir()
+	var err error
+	switch args[0] {
+	case "server", "start":
+		err = serve(dir, stdout)
+	case "whoami":
+		err = clientCall(dir, request{Method: "whoami"}, stdout)
+	case "invite.create":
+		if len(args) != 2 {
+			fmt.Fprint(stderr, "usage: sbot invite.create <uses>\n")
+			return 2
+		}
+		err = clientCall(dir, request{Method: "invite.create", Args: []string{args[1]}}, stdout)
+	case "fault":
+		if len(args) != 2 {
+			fmt.Fprint(stderr, "usage: sbot fault crash|unhealthy|clear\n")
+			return 2
+		}
+		err = setFault(dir, args[1])
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sbot: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sbot: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+const usage = `usage: sbot <command>   (buttctl's test stand-in for ssb-server)
+  server                   run the pub
+  whoami                   print the pub's id
+  invite.create <uses>     print an invite code
+  fault crash|unhealthy|clear   inject or clear a fault (tests only)
+`
+
+// dataDir is ssb's data directory: $ssb_path, else /home/node/.ssb.
+func dataDir() string {
+	if p := os.Getenv("ssb_path"); p != "" {
+		return p
+	}
+	return defaultDataDir
+}
+
+func socketPath(dir string) string { return filepath.Join(dir, "socket") }
+func faultPath(dir string) string  { return filepath.Join(dir, "fault") }
