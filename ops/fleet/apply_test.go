@@ -36,9 +36,18 @@ func (f *fixture) converge(popts fleet.PlanOptions, aopts fleet.ApplyOptions) (*
 // containers' health checks.
 func (f *fixture) mutations(since, until time.Time) []string {
 	f.t.Helper()
+	var out []string
+	for _, api := range f.apis {
+		out = append(out, f.mutationsOn(api, since, until)...)
+	}
+	return out
+}
+
+func (f *fixture) mutationsOn(api *client.Client, since, until time.Time) []string {
+	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res := f.api.Events(ctx, client.EventsListOptions{Since: ts(since), Until: ts(until)})
+	res := api.Events(ctx, client.EventsListOptions{Since: ts(since), Until: ts(until)})
 	var out []string
 	for {
 		select {

@@ -30,7 +30,10 @@ type fixture struct {
 	inv    *inventory.Inventory
 	conns  *hubconn.Conns
 	svc    *pubs.Service
-	api    *client.Client
+	// api is this machine's engine; apis are every engine of the fleet
+	// (this one, or the test world's hubs').
+	api  *client.Client
+	apis []*client.Client
 }
 
 // newFixture writes an inventory of head (top-level sections such as ssh),
@@ -41,6 +44,7 @@ func newFixture(t *testing.T, head, hubsYAML, pubsYAML string) *fixture {
 	pubstest.Require(t)
 	f := &fixture{t: t, prefix: fleettest.Prefix("ft")}
 	f.api = raw(t)
+	f.apis = []*client.Client{f.api}
 	f.path = filepath.Join(t.TempDir(), "buttctl.yaml")
 	text := fmt.Sprintf(`# the test's fleet
 version: 1
@@ -86,7 +90,9 @@ func (f *fixture) close() {
 // removeAll removes every container and volume of the test's pubs.
 func (f *fixture) removeAll() {
 	f.close()
-	fleettest.Remove(f.api, f.prefix)
+	for _, api := range f.apis {
+		fleettest.Remove(api, f.prefix)
+	}
 }
 
 // pub is the test's name for short name n.
