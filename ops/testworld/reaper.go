@@ -40,7 +40,9 @@ func (w *World) startReaper() error {
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), reaperEnv+"="+filepath.Join(w.Dir, stateFile))
 	cmd.ExtraFiles = []*os.File{r}
-	// Inheriting stderr keeps `go test` waiting until the reaper is done.
+	// Inheriting stderr keeps `go test` waiting until the reaper is done
+	// (for at most its WaitDelay, a minute with the default timeout: reap
+	// gives up before).
 	cmd.Stderr = os.Stderr
 	// Its own process group: ^C to the test run reaches the owner, not the reaper.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -65,10 +67,10 @@ func reap(statePath string) int {
 		fmt.Fprintf(os.Stderr, "testworld reaper: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	if err := StopState(ctx, s); err != nil {
-		fmt.Fprintf(os.Stderr, "testworld reaper: stopping world %s left by its test process: %v\n", s.ID, err)
+		fmt.Fprintf(os.Stderr, "testworld reaper: stopping world %s left by its test process: %v (make clean-world retries)\n", s.ID, err)
 		return 1
 	}
 	return 0

@@ -138,6 +138,9 @@ func CleanLeftovers(ctx context.Context) ([]string, error) {
 	var errs []error
 	for _, path := range dirs {
 		s, err := LoadState(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // stopped meanwhile by its owner or reaper
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

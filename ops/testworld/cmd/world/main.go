@@ -133,8 +133,8 @@ func up(ctx context.Context, out io.Writer, dir string, hubs, pubs int, runPubs 
 			fmt.Fprintf(out, "%d pubs in the inventory, not started\n", len(specs))
 		}
 	}
-	fmt.Fprintf(out, "world %s up in %s: %d hubs\ninventory: %s\nstop it:   make clean-world\n",
-		w.ID, time.Since(t0).Round(time.Millisecond), len(w.Hubs), w.InventoryPath)
+	fmt.Fprintf(out, "world %s up in %s: %d hubs\ninventory: %s\nstop it:   world down --dir %s (make clean-world for .world)\n",
+		w.ID, time.Since(t0).Round(time.Millisecond), len(w.Hubs), w.InventoryPath, dir)
 	return nil
 }
 
