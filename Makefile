@@ -8,7 +8,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
 # Debian packages the tests drive for real (debootstrap builds the test world's hubs).
-TEST_DEBS := openssh-server tmux debootstrap
+TEST_DEBS := openssh-server tmux debootstrap systemd
 # The real OpenStack the cloud tests run against (Debian's packages, on loopback).
 OPENSTACK := ops/cloud/openstacktest/openstack.sh
 # Debian packages the benchmarks compare buttctl with; make bench tries to install
@@ -18,9 +18,13 @@ BENCH_DEBS := pssh ansible
 WORLD := bin/world
 WORLD_DIR := .world
 WORLD_HUBS := 3
-# What `make demo` shows of the world (TODO(console): `./$(BIN)` once the console lands).
+# What `make demo` shows of the world: the console on a terminal, else status and the pubs.
 DEMO_PUBS := pub-1 pub-2 pub-3 pub-4 pub-5 pub-6
-DEMO_CMD := ./$(BIN) status && echo && ./$(BIN) pub list
+DEMO_CMD := if [ -t 0 ] && [ -t 1 ]; then ./$(BIN); else ./$(BIN) status && echo && ./$(BIN) pub list; fi
+# The pubs' image for `make run`: the real one when this machine's engine has it or can pull
+# it, else the stand-in built here from the repository (README: "make run").
+RUN_IMAGE := ahdinosaur/ssb-pub
+STANDIN_IMAGE := buttctl/testpub
 
 .PHONY: build test test-deps test-cloud openstack-up openstack-down bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
@@ -105,13 +109,22 @@ lint:
 bench: test-deps bench-deps build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
-# run: a starter inventory is written first when there is none (buttctl init).
-# TODO(console): until the console (issue 10) and `buttctl status` (issue 8)
-# land, `make run` shows the inventory; then it opens the console on the
-# `local` hub (a plain `./$(BIN)` on a TTY).
-run: build
-	@inv="$$(./$(BIN) inventory path)"; [ -e "$$inv" ] || ./$(BIN) init
-	./$(BIN) status
+# run: the console on this machine's engine (hub `local`). With no inventory, a starter is
+# written first (buttctl init), its pubs on RUN_IMAGE if the engine has it or can pull it,
+# else on STANDIN_IMAGE, built here (bin/world pub-image; cached by its inputs).
+run: world-deps build $(WORLD)
+	@inv="$$(./$(BIN) inventory path)"; \
+	if [ ! -e "$$inv" ]; then \
+		if docker image inspect $(RUN_IMAGE) >/dev/null 2>&1 || timeout 120 docker pull $(RUN_IMAGE) >/dev/null 2>&1; then \
+			./$(BIN) init; \
+		else \
+			echo "$(RUN_IMAGE) cannot be pulled here: building the stand-in pub image $(STANDIN_IMAGE) (see README, make run)"; \
+			./$(WORLD) pub-image && ./$(BIN) init --image $(STANDIN_IMAGE); \
+		fi; \
+	elif grep -q '$(STANDIN_IMAGE)' "$$inv" && ! docker image inspect $(STANDIN_IMAGE) >/dev/null 2>&1; then \
+		./$(WORLD) pub-image; \
+	fi
+	./$(BIN)
 
 clean:
 	rm -rf bin

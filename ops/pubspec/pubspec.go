@@ -23,8 +23,13 @@ import (
 
 // Fixed parts of every pub's container.
 const (
-	// ContainerPort is where SSB servers listen inside their container.
+	// ContainerPort is where SSB servers listen inside their container
+	// unless told otherwise (see PortEnv).
 	ContainerPort = 8008
+	// PortEnv is ssb-server's port variable (its rc config reads ssb_*
+	// variables): images whose host variable is ssb_host get it too, and
+	// listen on, and announce, the pub's own port.
+	PortEnv = "ssb_port"
 	// Network is the bridge network of buttctl's pubs on every hub.
 	Network = "buttctl"
 	// LocalHost is the public host of a pub on a local hub without an address.
@@ -105,6 +110,11 @@ func Build(inv *inventory.Inventory, pub inventory.Pub) (Spec, error) {
 		return fail("no public host: set the pub's host or its hub's address")
 	}
 	env := map[string]string{prof.HostEnv: public}
+	containerPort := ContainerPort
+	if prof.HostEnv == "ssb_host" {
+		env[PortEnv] = strconv.Itoa(pub.Port)
+		containerPort = pub.Port
+	}
 	maps.Copy(env, pub.Env)
 	s := Spec{
 		Pub:           pub.Name,
@@ -115,7 +125,7 @@ func Build(inv *inventory.Inventory, pub inventory.Pub) (Spec, error) {
 		Volume:        VolumeName(pub.Name),
 		DataDir:       prof.DataDir,
 		Network:       Network,
-		ContainerPort: ContainerPort,
+		ContainerPort: containerPort,
 		HostPort:      pub.Port,
 		PublicHost:    public,
 		Restart:       pub.Restart,

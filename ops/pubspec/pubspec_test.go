@@ -60,7 +60,7 @@ func TestBuildDefaults(t *testing.T) {
 			"buttctl.pub":     "scuttle-1",
 			"buttctl.spec":    got.Labels["buttctl.spec"],
 		},
-		Env:           []string{"ssb_host=pub1.example.org"},
+		Env:           []string{"ssb_host=pub1.example.org", "ssb_port=8008"},
 		Volume:        "buttctl-pub-scuttle-1-data",
 		DataDir:       "/home/node/.ssb",
 		Network:       "buttctl",
@@ -88,8 +88,8 @@ func TestDockerConfigExactly(t *testing.T) {
 	gotCfg, _ := json.Marshal(cfg)
 	gotHost, _ := json.Marshal(host)
 	wantCfg := `{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,` +
-		`"ExposedPorts":{"8008/tcp":{}},"Tty":false,"OpenStdin":false,"StdinOnce":false,` +
-		`"Env":["DEBUG=1","ssb_host=override.example.org"],"Cmd":null,` +
+		`"ExposedPorts":{"8010/tcp":{}},"Tty":false,"OpenStdin":false,"StdinOnce":false,` +
+		`"Env":["DEBUG=1","ssb_host=override.example.org","ssb_port=8010"],"Cmd":null,` +
 		`"Healthcheck":{"Test":["CMD","sbot","whoami"],"Interval":30000000000,"Timeout":5000000000,"StartPeriod":60000000000,"Retries":3},` +
 		`"Image":"ahdinosaur/ssb-pub:3","Volumes":null,"WorkingDir":"","Entrypoint":null,` +
 		`"Labels":{"buttctl.managed":"true","buttctl.pub":"scuttle-2","buttctl.spec":"` + s.Labels["buttctl.spec"] + `"}}`
@@ -98,7 +98,7 @@ func TestDockerConfigExactly(t *testing.T) {
 	}
 	for _, want := range []string{
 		`"NetworkMode":"buttctl"`,
-		`"PortBindings":{"8008/tcp":[{"HostIp":"","HostPort":"8010"}]}`,
+		`"PortBindings":{"8010/tcp":[{"HostIp":"","HostPort":"8010"}]}`,
 		`"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":5}`,
 		`"LogConfig":{"Type":"json-file","Config":{"max-file":"3","max-size":"10m"}}`,
 		`"SecurityOpt":["no-new-privileges:true"]`,
@@ -118,8 +118,10 @@ func TestDockerConfigExactly(t *testing.T) {
 
 func TestPublicHostFallsBackToTheHub(t *testing.T) {
 	inv := load(t)
-	if s := build(t, inv, "gopub"); s.PublicHost != "203.0.113.10" || !reflect.DeepEqual(s.Env, []string{"GOSBOT_HOST=203.0.113.10"}) || s.DataDir != "/data" {
-		t.Errorf("gopub: host %q env %v data %q", s.PublicHost, s.Env, s.DataDir)
+	// An image with its own conventions: no ssb_port, container port 8008.
+	if s := build(t, inv, "gopub"); s.PublicHost != "203.0.113.10" || !reflect.DeepEqual(s.Env, []string{"GOSBOT_HOST=203.0.113.10"}) || s.DataDir != "/data" ||
+		s.ContainerPort != 8008 || s.HostPort != 8009 {
+		t.Errorf("gopub: host %q env %v data %q ports %d→%d", s.PublicHost, s.Env, s.DataDir, s.HostPort, s.ContainerPort)
 	}
 	if s := build(t, inv, "home"); s.PublicHost != "localhost" {
 		t.Errorf("pub on the local hub: public host %q", s.PublicHost)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
@@ -51,6 +52,36 @@ func TestWorld(t *testing.T) {
 		fi, err := os.Stat(w.IdentityFile)
 		if err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("identity file: %v, mode %v", err, fi.Mode().Perm())
+		}
+	})
+
+	t.Run("buttctl's own connections use the inventory as is", func(t *testing.T) {
+		inv, err := inventory.Load(w.InventoryPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns := hubconn.New(inv, hubconn.Options{})
+		defer conns.Close()
+		for _, h := range w.Hubs {
+			res, err := conns.Run(ctx, h.Name, []string{"hostname"})
+			if err != nil {
+				t.Fatalf("%s: hostname over buttctl's SSH: %v", h.Name, err)
+			}
+			if got := strings.TrimSpace(string(res.Stdout)); got != h.Name {
+				t.Fatalf("buttctl's SSH to %s reached %q", h.Name, got)
+			}
+			docker, err := client.New(client.WithHost("unix://"+testworld.DockerSocket),
+				client.WithDialContext(func(ctx context.Context, _, _ string) (net.Conn, error) {
+					return conns.DockerDialer(h.Name)(ctx)
+				}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := docker.Info(ctx, client.InfoOptions{})
+			docker.Close()
+			if err != nil || info.Info.Name != h.Name {
+				t.Fatalf("%s: engine over buttctl's SSH: %v, name %q", h.Name, err, info.Info.Name)
+			}
 		}
 	})
 

@@ -1,7 +1,9 @@
 // Package pubstest builds a stand-in pub image for the tests of ops, from the
 // sbot program beside it: FROM scratch around a static Go binary, data in
 // /home/node/.ssb, port 8008, ssb_host, a health check through `sbot whoami`.
-// It stands in for the test world's pub image until that one is available.
+// Besides the test world's pub image (ops/testworld), it has the commands
+// tests of exec need (cat, tty, winch), and builds in seconds on this
+// machine's engine, for the tests of the local hub.
 package pubstest
 
 import (

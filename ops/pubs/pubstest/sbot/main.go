@@ -1,6 +1,6 @@
-// Command sbot is a stand-in SSB pub for tests, until the test world's pub
-// image is available: `sbot server` keeps an ed25519 identity in $DATA/secret
-// and answers on :8008; `sbot whoami` prints {"id":"@…=.ed25519"};
+// Command sbot is a stand-in SSB pub for the tests of ops on this machine's
+// engine (the test world has its own, ops/testworld/testpub): `sbot server` keeps an ed25519 identity in $DATA/secret
+// and answers on $ssb_port (8008); `sbot whoami` prints {"id":"@…=.ed25519"};
 // `sbot invite.create N` prints a JSON-string invite; `sbot fault unhealthy|crash|clear`
 // injects faults through $DATA/fault; `sbot cat` copies stdin to stdout and
 // `sbot tty` reports the terminal's size (`sbot winch`: and again when it
@@ -54,7 +54,7 @@ func main() {
 			}
 			// Like ssb-server: the address the server thinks it has, which
 			// buttctl must replace with the pub's public address.
-			err = json.NewEncoder(os.Stdout).Encode(host + ":8008:" + id + "~" + base64.StdEncoding.EncodeToString(seed))
+			err = json.NewEncoder(os.Stdout).Encode(host + ":" + port() + ":" + id + "~" + base64.StdEncoding.EncodeToString(seed))
 		}
 	case "cat":
 		if _, terr := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); terr == nil {
@@ -130,6 +130,14 @@ func winch() error {
 	}
 }
 
+// port is where the server listens: $ssb_port, as ssb-server reads it, else 8008.
+func port() string {
+	if p := os.Getenv("ssb_port"); p != "" {
+		return p
+	}
+	return "8008"
+}
+
 func fault() string {
 	b, _ := os.ReadFile(filepath.Join(dataDir, "fault"))
 	return strings.TrimSpace(string(b))
@@ -161,11 +169,11 @@ func server() error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", ":8008")
+	ln, err := net.Listen("tcp", ":"+port())
 	if err != nil {
 		return err
 	}
-	fmt.Println("sbot: serving", id, "on :8008 as", os.Getenv("ssb_host"))
+	fmt.Println("sbot: serving", id, "on :"+port(), "as", os.Getenv("ssb_host"))
 	go func() {
 		for range time.Tick(100 * time.Millisecond) {
 			if fault() == "crash" {
@@ -191,7 +199,7 @@ func server() error {
 }
 
 func ask() (string, error) {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:8008", 2*time.Second)
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+port(), 2*time.Second)
 	if err != nil {
 		return "", err
 	}

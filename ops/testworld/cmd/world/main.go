@@ -9,6 +9,7 @@
 //	world wait-healthy [--dir .world]                  wait until every buttctl-managed container is healthy (60s)
 //	world hub <action> <hub> [--dir .world]            poweroff|poweron|cut|restore|restart-engine|stop-engine|start-engine|kill-sshd|start-sshd
 //	world clean-leftovers                              stop worlds of test processes that have ended
+//	world pub-image                                    build buttctl/testpub on this machine's engine (make run)
 package main
 
 import (
@@ -48,7 +49,7 @@ func main() {
 
 type usageError struct{ error }
 
-const usage = `usage: world up|down|status|env|wait-healthy|hub|clean-leftovers [flags]  (see ops/testworld/cmd/world)`
+const usage = `usage: world up|down|status|env|wait-healthy|hub|clean-leftovers|pub-image [flags]  (see ops/testworld/cmd/world)`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -92,6 +93,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return hubAction(ctx, statePath, pos[0], pos[1])
 	case "wait-healthy":
 		return waitHealthy(ctx, out, statePath)
+	case "pub-image":
+		docker, err := testworld.LocalDocker()
+		if err != nil {
+			return err
+		}
+		defer docker.Close()
+		if err := testworld.BuildPubImage(ctx, docker); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s is on this machine's engine\n", testworld.PubImage)
+		return nil
 	case "clean-leftovers":
 		stopped, err := testworld.CleanLeftovers(ctx)
 		for _, id := range stopped {

@@ -70,3 +70,29 @@ func TestRunWritesAValidStarterAndNeverOverwrites(t *testing.T) {
 		t.Errorf("init overwrote the inventory: %s", b)
 	}
 }
+
+func TestRunWithImage(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "buttctl.yaml")
+	ios, _, _, _ := iostreams.Test()
+	if err := Run(&Options{IO: ios, Path: p, Image: "buttctl/testpub"}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Defaults.Image != "buttctl/testpub" {
+		t.Errorf("default image %q", inv.Defaults.Image)
+	}
+	data, _ := os.ReadFile(p)
+	if !strings.Contains(string(data), "# hubs: servers running a Docker engine") {
+		t.Error("the starter's comments are kept")
+	}
+	ios, _, _, _ = iostreams.Test()
+	cmd := NewCmdInit(&cmdutil.Factory{IOStreams: ios, InventoryFlag: filepath.Join(t.TempDir(), "x.yaml")}, nil)
+	cmd.SetArgs([]string{"--image", "Not An Image"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	if err := cmd.Execute(); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("a bad --image is a usage error: %v", err)
+	}
+}

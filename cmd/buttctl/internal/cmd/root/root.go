@@ -12,7 +12,9 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/initcmd"
 	inventorycmd "github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/inventory"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/pub"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/tuicmd"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/watchcmd"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
 
@@ -43,11 +45,16 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Short: "Operate a fleet of Scuttlebutt pubs",
 		Long: `buttctl shows, changes and keeps alive a fleet of Scuttlebutt (SSB) pubs:
 SSB servers in Docker containers on hubs reached over SSH, described in a
-YAML inventory.`,
+YAML inventory.
+
+On a terminal, 'buttctl' alone opens the console (as 'buttctl tui').`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.IOStreams.IsStdinTTY() && f.IOStreams.IsStdoutTTY() {
+				return tuicmd.Run(&tuicmd.Options{IO: f.IOStreams, Inventory: f.Inventory})
+			}
 			return cmd.Help()
 		},
 	}
@@ -66,7 +73,9 @@ YAML inventory.`,
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	cmd.AddCommand(pub.NewCmdPub(f))
 	cmd.AddCommand(fleetcmd.NewCmdStatus(f, nil))
+	cmd.AddCommand(watchcmd.NewCmdWatch(f, nil))
 	cmd.AddCommand(fleetcmd.NewCmdPlan(f, nil))
 	cmd.AddCommand(fleetcmd.NewCmdApply(f, nil))
+	cmd.AddCommand(tuicmd.NewCmdTui(f, nil))
 	return cmd
 }

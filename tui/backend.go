@@ -1,0 +1,94 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/hubconn"
+	"github.com/buttctl/buttctl/ops/pubs"
+)
+
+// Connector makes the connections to an inventory's hubs; logf receives the
+// SSH pool's notices (a host key recorded by accept-new...), which the
+// console shows as events.
+type Connector func(inv *inventory.Inventory, logf func(format string, args ...any)) *hubconn.Conns
+
+// backend is what the console's commands reach the fleet through, for one
+// version of the inventory: the hub connections, the pub operations, and one
+// pub service per hub so that each hub is observed on its own (a slow hub
+// never holds the others' rows back).
+type backend struct {
+	gen   int
+	inv   *inventory.Inventory
+	conns *hubconn.Conns
+	svc   *pubs.Service
+	hub   map[string]*pubs.Service
+	// ownConns: close conns with the backend (it made them).
+	ownConns bool
+}
+
+// openBackend builds the backend of inv; conns are reused from prev when
+// the inventory reaches its hubs the same way.
+func openBackend(inv *inventory.Inventory, gen int, prev *backend, connect Connector, logf func(string, ...any)) *backend {
+	b := &backend{gen: gen, inv: inv, hub: map[string]*pubs.Service{}}
+	if prev != nil && sameHubs(prev.inv, inv) {
+		b.conns = prev.conns
+		b.ownConns = prev.ownConns
+		prev.ownConns = false
+	} else {
+		if connect == nil {
+			connect = func(inv *inventory.Inventory, _ func(string, ...any)) *hubconn.Conns {
+				return hubconn.New(inv, hubconn.Options{})
+			}
+		}
+		b.conns = connect(inv, logf)
+		b.ownConns = true
+	}
+	b.svc = pubs.New(inv, b.conns)
+	for _, h := range inv.Hubs {
+		sub := *inv
+		sub.Hubs = []inventory.Hub{h}
+		sub.Pubs = inv.PubsOn(h.Name)
+		b.hub[h.Name] = pubs.New(&sub, b.conns)
+	}
+	return b
+}
+
+func sameHubs(a, b *inventory.Inventory) bool {
+	return reflect.DeepEqual(a.Hubs, b.Hubs) && reflect.DeepEqual(a.SSH, b.SSH) && a.Path == b.Path
+}
+
+// close releases the engine clients, and the connections if they are the
+// backend's own.
+func (b *backend) close() error {
+	var errs []error
+	errs = append(errs, b.svc.Close())
+	for _, s := range b.hub {
+		errs = append(errs, s.Close())
+	}
+	if b.ownConns {
+		errs = append(errs, b.conns.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// hubService is the pub service that observes one hub.
+func (b *backend) hubService(hub string) (*pubs.Service, error) {
+	s, ok := b.hub[hub]
+	if !ok {
+		return nil, fmt.Errorf("hub %s is not in the inventory", hub)
+	}
+	return s, nil
+}
+
+// Timeouts of the console's I/O: nothing waits longer, so input never waits
+// on a hub.
+const (
+	observeTimeout = 10 * time.Second
+	factsTimeout   = 10 * time.Second
+	actionTimeout  = 2 * time.Minute
+	queryTimeout   = 20 * time.Second
+)
