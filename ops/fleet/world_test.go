@@ -149,7 +149,7 @@ func TestWorldDriftConverges(t *testing.T) {
 	}
 	want := map[string]string{
 		"missing": "create@" + h1, "stopped": "start@" + h2, "running": "stop@" + h3,
-		"image": "recreate@" + h1 + " image", "env": "recreate@" + h2 + " env.EXTRA", "port": "recreate@" + h3 + " port",
+		"image": "recreate@" + h1 + " image", "env": "recreate@" + h2 + " env.EXTRA", "port": "recreate@" + h3 + " env.ssb_port,port",
 		"memory": "recreate@" + h1 + " memory", "health": "recreate@" + h2 + " health",
 		"orphan": "remove@" + h3, "moved": "move@" + h2 + " blocked",
 	}
