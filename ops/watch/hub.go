@@ -321,13 +321,13 @@ func (w *Watcher) maybeReboot(ctx context.Context, hub string) {
 // onEvent takes an event of hub's stream: it updates what the watcher
 // knows of the pub and queues it.
 func (w *Watcher) onEvent(hub string, ev engine.Event) {
-	w.cfg.Metrics.event(ev.Action)
 	g := w.acquire()
 	p, ok := g.inv.Pub(ev.Pub)
 	g.release()
 	if !ok {
 		return
 	}
+	w.cfg.Metrics.event(ev.Action)
 	w.mu.Lock()
 	ps := w.pubLocked(ev.Pub)
 	switch ev.Action {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/pubs"
 )
 
 // reallocate recreates pub p, whose hub is down, on a healthy hub with room
@@ -48,17 +47,6 @@ func (w *Watcher) reallocate(ctx context.Context, g *generation, p inventory.Pub
 	}
 	lctx, cancel := context.WithTimeout(ctx, w.cfg.ActionTimeout)
 	defer cancel()
-	var unlock func() error
-	if !w.cfg.DryRun {
-		var err error
-		unlock, err = pubs.LockPub(lctx, w.cfg.InventoryPath, p.Name, "buttctl watch: reallocating from "+from+" to "+to, 0)
-		if err != nil {
-			w.setPhase(p.Name, PhaseBusy, err.Error(), "")
-			w.q.AddAfter(p.Name, busyRetry)
-			return
-		}
-		defer unlock()
-	}
 	w.mu.Lock()
 	ps.tracker.Restarted(now)
 	ps.acting = true
@@ -94,9 +82,6 @@ func (w *Watcher) reallocate(ctx context.Context, g *generation, p inventory.Pub
 	w.mu.Unlock()
 	w.log.Info("reallocated", "pub", p.Name, "from", from, "to", to, "identity", id)
 	w.setPhase(p.Name, PhaseStarting, ReasonHubDown, "")
-	if unlock != nil {
-		_ = unlock()
-	}
 	w.refresh(ctx)
 	w.q.Add(p.Name)
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/engine"
-	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubspec"
 )
 
@@ -415,15 +414,9 @@ func (w *Watcher) isQuarantined(name string) bool {
 }
 
 // busy says why another buttctl operation holds pub ("" when none does):
-// its lock (ops/pubs.LockPub, held by moves and restores) or an
-// unfinished move.
+// a backup, restore or move under way (ops/identity's lock of the pub), or
+// an unfinished move.
 func (w *Watcher) busy(name string) string {
-	if h, err := pubs.PubLockHolder(w.cfg.InventoryPath, name); err == nil && h != nil {
-		if h.Purpose != "" {
-			return h.Purpose
-		}
-		return "held by pid " + fmt.Sprint(h.PID)
-	}
 	if w.cfg.Identities != nil {
 		return w.cfg.Identities.Busy(name)
 	}
@@ -597,7 +590,7 @@ func (w *Watcher) recordIdentity(ctx context.Context, g *generation, hub, name s
 		return
 	}
 	start := time.Now()
-	id, changed, err := w.cfg.Identities.Record(ctx, g.svc, hub, o.Container)
+	id, why, err := w.cfg.Identities.Record(ctx, g.svc, hub, o.Container)
 	if err != nil {
 		w.log.Warn("cannot record the identity", "pub", name, "hub", hub, "err", err)
 		return
@@ -605,8 +598,8 @@ func (w *Watcher) recordIdentity(ctx context.Context, g *generation, hub, name s
 	w.mu.Lock()
 	ps.identityFor, ps.identityDone = key, true
 	w.mu.Unlock()
-	if changed {
-		w.record(Record{Time: start, Hub: hub, Pub: name, Action: ActionRecordIdentity, Reason: ReasonChanged,
+	if why != "" {
+		w.record(Record{Time: start, Hub: hub, Pub: name, Action: ActionRecordIdentity, Reason: why,
 			Result: ResultOK, DurationMS: time.Since(start).Milliseconds(), Identity: id})
 	}
 }

@@ -80,8 +80,9 @@ type Config struct {
 // recreates pubs from them.
 type Identities interface {
 	// Record keeps the secret of c, pub's container on hub, if it is new
-	// or changed (changed says so); id is the pub's public id.
-	Record(ctx context.Context, svc *pubs.Service, hub string, c engine.Container) (id string, changed bool, err error)
+	// or changed; why is ReasonFirstSeen or ReasonChanged then, "" when
+	// the store had it already. id is the pub's public id.
+	Record(ctx context.Context, svc *pubs.Service, hub string, c engine.Container) (id, why string, err error)
 	// Has reports whether an identity of pub is kept.
 	Has(pub string) bool
 	// Restore creates pub on hub from its kept identity, checks it
@@ -350,7 +351,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		func(err error) { w.log.Warn("notification failed", "err", err) })
 	defer w.notify.close()
 	w.log.Info("watching", "inventory", w.cfg.InventoryPath, "hub", w.cfg.Hub, "dry_run", w.cfg.DryRun,
-		"hubs", len(w.watchedHubs(g)), "pubs", len(g.inv.Pubs), "reconcile", g.inv.Watch.Reconcile.D())
+		"hubs", len(w.watchedHubs(g)), "pubs", len(g.inv.Pubs), "reconcile", g.inv.Watch.Reconcile.D().String())
 
 	// Actions get a context of their own: stopping the watcher lets them
 	// finish (within the grace) rather than cutting them in half.
@@ -368,7 +369,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			w.log.Info("stopping: letting actions under way finish", "grace", w.cfg.ShutdownGrace)
+			w.log.Info("stopping: letting actions under way finish", "grace", w.cfg.ShutdownGrace.String())
 			w.q.Stop()
 			done := make(chan struct{})
 			go func() { workers.Wait(); close(done) }()
