@@ -55,8 +55,10 @@ type fleet struct {
 	inv   *inventory.Inventory
 	conns *hubconn.Conns
 	svc   *pubs.Service
-	api   *client.Client
-	pubs  []string
+	// clients reach each hub's engine behind buttctl's back, for arranging
+	// and checking.
+	clients map[string]*client.Client
+	pubs    []string
 }
 
 // watchSection is the test's watch settings: short timings.
@@ -89,17 +91,31 @@ func newFleet(t testing.TB, sshYAML, hubsYAML, hub string, names ...string) *fle
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.api = api
-	t.Cleanup(func() {
+	f.clients = map[string]*client.Client{hub: api}
+	f.removeLater()
+	return f
+}
+
+// removeLater removes the fleet's pubs (containers and volumes, by name)
+// from every hub when the test ends, and closes the clients.
+func (f *fleet) removeLater() {
+	f.t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		for _, n := range f.pubs {
-			_, _ = api.ContainerRemove(ctx, pubspec.ContainerName(n), client.ContainerRemoveOptions{Force: true})
-			_, _ = api.VolumeRemove(ctx, pubspec.VolumeName(n), client.VolumeRemoveOptions{Force: true})
+		for _, api := range f.clients {
+			for _, n := range f.pubs {
+				_, _ = api.ContainerRemove(ctx, pubspec.ContainerName(n), client.ContainerRemoveOptions{Force: true})
+				_, _ = api.VolumeRemove(ctx, pubspec.VolumeName(n), client.VolumeRemoveOptions{Force: true})
+			}
+			api.Close()
 		}
-		api.Close()
 	})
-	return f
+}
+
+// api is the Docker client of the hub the inventory places pub on.
+func (f *fleet) api(name string) *client.Client {
+	f.t.Helper()
+	return f.clients[f.hubOf(name)]
 }
 
 // localFleet is a fleet on the local hub.
@@ -142,7 +158,13 @@ func (f *fleet) create() {
 // container returns the engine's view of pub's container (by name).
 func (f *fleet) container(name string) (state, health string, started time.Time, restarts int) {
 	f.t.Helper()
-	res, err := f.api.ContainerInspect(context.Background(), pubspec.ContainerName(name), client.ContainerInspectOptions{})
+	return f.containerOn(f.hubOf(name), name)
+}
+
+// containerOn is containerOf pub on a given hub.
+func (f *fleet) containerOn(hub, name string) (state, health string, started time.Time, restarts int) {
+	f.t.Helper()
+	res, err := f.clients[hub].ContainerInspect(context.Background(), pubspec.ContainerName(name), client.ContainerInspectOptions{})
 	if err != nil {
 		return "missing", "", time.Time{}, 0
 	}
@@ -165,7 +187,7 @@ func (f *fleet) waitHealth(name, health string) {
 // kill sends SIGKILL to pub's container behind buttctl's back, as a crash would.
 func (f *fleet) kill(name string) {
 	f.t.Helper()
-	if _, err := f.api.ContainerKill(context.Background(), pubspec.ContainerName(name), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
+	if _, err := f.api(name).ContainerKill(context.Background(), pubspec.ContainerName(name), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -250,6 +272,10 @@ func (f *fleet) newWatcher(cfg watch.Config) *running {
 	cfg.Audit = audit
 	cfg.Log = slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Conn = hubconntest.Options()
+	// Silent connections (a hub powered off) are noticed within seconds.
+	cfg.Conn.Pool.KeepAliveInterval = time.Second
+	cfg.Conn.Pool.KeepAliveCountMax = 2
+	cfg.Conn.Pool.DialTimeout = 3 * time.Second
 	w, err := watch.New(cfg)
 	if err != nil {
 		f.t.Fatal(err)
@@ -348,3 +374,14 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 }
 
 var _ = engine.EventDie
+
+// addPub adds pub name on hub to the fleet's inventory (not created).
+func addPub(t testing.TB, f *fleet, name, hub string) {
+	t.Helper()
+	if err := inventory.Update(context.Background(), f.path, inventory.LockOptions{}, func(e *inventory.Editor) error {
+		return e.AddPub(inventory.Pub{Name: name, Hub: hub, Port: freePort(t)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.reload()
+}

@@ -10,12 +10,25 @@ import (
 	"github.com/buttctl/buttctl/ops/watch"
 )
 
-func TestKilledPubRunsAgain(t *testing.T) {
-	a := uniq("wt-kill")
-	f := localFleet(t, a)
+// Agent mode (--hub local): the same loop heals the local hub's pubs, and
+// knows nothing of the other hubs of the inventory.
+func TestAgentHealsAKilledPubOfItsHub(t *testing.T) {
+	t.Parallel()
+	a, elsewhere := uniq("wt-kill"), uniq("wt-far")
+	f := newFleet(t, "", "  - {name: local, local: true}\n  - {name: far, address: 127.0.0.1, port: 1}\n", "local", a)
+	addPub(t, f, elsewhere, "far")
 	f.create()
-	r := f.start(watch.Config{})
+	r := f.start(watch.Config{Hub: "local"})
 	r.waitPhase(t, 30*time.Second, a, watch.PhaseRunning)
+	st := r.w.State()
+	if len(st.Hubs) != 1 || st.Hubs[0].Name != "local" || st.Hub != "local" {
+		t.Errorf("agent's hubs = %+v", st.Hubs)
+	}
+	for _, p := range st.Pubs {
+		if p.Name == elsewhere {
+			t.Errorf("the agent of local watches %s on far: %+v", elsewhere, p)
+		}
+	}
 	_, _, before, _ := f.container(a)
 
 	f.kill(a)
@@ -34,38 +47,8 @@ func TestKilledPubRunsAgain(t *testing.T) {
 	}
 }
 
-func TestUnhealthyPubIsKilledAndRestarted(t *testing.T) {
-	a := uniq("wt-sick")
-	f := localFleet(t, a)
-	f.create()
-	r := f.start(watch.Config{})
-	r.waitPhase(t, 30*time.Second, a, watch.PhaseRunning)
-
-	faulted := time.Now()
-	f.exec(a, "/bin/sbot", "fault", "unhealthy")
-	r.waitPhase(t, 30*time.Second, a, watch.PhaseUnhealthy)
-	kill := r.waitRecord(t, 30*time.Second, a, watch.ActionKill)
-	if kill.Result != watch.ResultOK || kill.Reason != watch.ReasonUnhealthy {
-		t.Errorf("kill record = %+v", kill)
-	}
-	start := r.waitRecord(t, 30*time.Second, a, watch.ActionStart)
-	if start.Result != watch.ResultOK || start.Reason != watch.ReasonUnhealthy || start.Time.Before(kill.Time) {
-		t.Errorf("start record = %+v (kill at %s)", start, kill.Time)
-	}
-	// Hysteresis: Docker's retries (2 failed probes), then the grace (2s).
-	if d := kill.Time.Sub(faulted); d < 2*time.Second {
-		t.Errorf("killed %s after the fault; the grace alone is 2s", d)
-	}
-	waitFor(t, 30*time.Second, a+" running after the kill", func() bool {
-		state, _, _, _ := f.container(a)
-		return state == "running"
-	})
-	f.exec(a, "/bin/sbot", "fault", "clear")
-	f.waitHealth(a, "healthy")
-	r.waitPhase(t, 30*time.Second, a, watch.PhaseRunning)
-}
-
 func TestOperatorStopIsLeftStopped(t *testing.T) {
+	t.Parallel()
 	a, b := uniq("wt-opstop"), uniq("wt-other")
 	f := localFleet(t, a, b)
 	f.create()
@@ -127,6 +110,7 @@ func TestInventoryStoppedPubIsLeftAlone(t *testing.T) {
 }
 
 func TestCrashLoopIsQuarantinedAfterBoundedRestarts(t *testing.T) {
+	t.Parallel()
 	a := uniq("wt-crash")
 	f := localFleet(t, a)
 	f.create()
