@@ -33,7 +33,9 @@ func (f *fixture) converge(popts fleet.PlanOptions, aopts fleet.ApplyOptions) (*
 // mutations are the engine's events, between since and until, that change
 // one of the test's containers, volumes or their network links. Exec and
 // health events are left out: the engine makes them itself, running the
-// containers' health checks.
+// containers' health checks; so are reads of a container's files (Observe
+// reads a stopped container's operator-stop record: archive-path, and the
+// volume mount and unmount the engine does for the read).
 func (f *fixture) mutations(since, until time.Time) []string {
 	f.t.Helper()
 	var out []string
@@ -55,7 +57,7 @@ func (f *fixture) mutationsOn(api *client.Client, since, until time.Time) []stri
 			if !ok {
 				return out
 			}
-			if f.touches(m) && !strings.HasPrefix(string(m.Action), "exec_") && !strings.HasPrefix(string(m.Action), "health_status") {
+			if f.touches(m) && !strings.HasPrefix(string(m.Action), "exec_") && !strings.HasPrefix(string(m.Action), "health_status") && !readOnly(m) {
 				out = append(out, fmt.Sprintf("%s %s %s", m.Type, m.Action, m.Actor.ID))
 			}
 		case err := <-res.Err:
@@ -70,6 +72,17 @@ func (f *fixture) mutationsOn(api *client.Client, since, until time.Time) []stri
 func (f *fixture) touches(m events.Message) bool {
 	a := m.Actor.Attributes
 	return strings.HasPrefix(a["buttctl.pub"], f.prefix) || strings.Contains(a["name"], f.prefix) || strings.Contains(m.Actor.ID, f.prefix) || strings.Contains(a["container"], f.prefix)
+}
+
+// readOnly reports whether m is the engine reading a container's files.
+func readOnly(m events.Message) bool {
+	switch {
+	case m.Type == events.ContainerEventType && m.Action == events.ActionArchivePath:
+		return true
+	case m.Type == events.VolumeEventType && (m.Action == events.ActionMount || m.Action == events.ActionUnmount):
+		return true
+	}
+	return false
 }
 
 func ts(t time.Time) string { return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) }
