@@ -13,6 +13,7 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
 	"github.com/buttctl/buttctl/ops/pubs/pubstest"
+	"github.com/buttctl/buttctl/ops/pubspec"
 )
 
 // converge observes, plans and applies once, holding the inventory's lock as
@@ -276,5 +277,44 @@ func TestApplyRollingBatches(t *testing.T) {
 				t.Logf("%s logs %q", p, b[:n])
 			}
 		}
+	}
+}
+
+// TestApplyRecreateNeedsTheDataVolume: a drifted container whose pub has no
+// data volume keeps its identity somewhere else (an anonymous volume, the
+// container itself): apply refuses to recreate it, and leaves it as it is.
+func TestApplyRecreateNeedsTheDataVolume(t *testing.T) {
+	ports := freePorts(t, 1)
+	f := newFixture(t, "", "  - {name: local, local: true}\n", fmt.Sprintf("  - {name: PFX-a, hub: local, port: %d}\n", ports[0]))
+	ctx := context.Background()
+	// A container with buttctl's labels but without the data volume, as an
+	// older tool (or a person) might have made it.
+	spec, err := pubspec.Build(f.inv, f.inv.Pubs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, host := spec.Docker()
+	host.Mounts = nil
+	e, err := f.svc.Engine("local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EnsureNetwork(ctx, spec.Network); err != nil {
+		t.Fatal(err)
+	}
+	made, err := f.api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: spec.ContainerName, Config: cfg, HostConfig: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(strings.Replace(f.text(), "memory: 64m", "memory: 72m", 1))
+	plan, report := f.converge(fleet.PlanOptions{Select: f.mine}, fleet.ApplyOptions{})
+	if plan.Count(fleet.ActionRecreate) != 1 || report.Failed != 1 {
+		t.Fatalf("plan %+v, report %+v", plan.Actions, report.Results)
+	}
+	if err := report.Err(); err == nil || !strings.Contains(err.Error(), "has no data volume buttctl-pub-"+f.pub("a")+"-data: its identity is not where buttctl keeps it") {
+		t.Errorf("report: %v", err)
+	}
+	if _, err := f.api.ContainerInspect(ctx, made.ID, client.ContainerInspectOptions{}); err != nil {
+		t.Errorf("the container is gone: %v", err)
 	}
 }
