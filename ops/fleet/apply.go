@@ -53,6 +53,9 @@ type ApplyOptions struct {
 	// OnResult, when set, receives each result as it comes; calls may be
 	// concurrent.
 	OnResult func(Result)
+	// Stop, when closed, ends the apply gracefully: actions in flight are
+	// finished (a recreate is never left half done), the others are skipped.
+	Stop <-chan struct{}
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -335,6 +338,22 @@ func (a *applier) rolling(ctx context.Context, idx []int) {
 			}
 			return
 		}
+		if a.stopped() {
+			for _, i := range idx {
+				a.finish(i, ResultSkipped, errors.New("apply was interrupted"), 0)
+			}
+			return
+		}
+	}
+}
+
+// stopped reports whether the apply was asked to stop.
+func (a *applier) stopped() bool {
+	select {
+	case <-a.opts.Stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -347,6 +366,10 @@ func (a *applier) run(ctx context.Context, i int) {
 	}
 	if err := ctx.Err(); err != nil {
 		a.finish(i, ResultSkipped, err, 0)
+		return
+	}
+	if a.stopped() {
+		a.finish(i, ResultSkipped, errors.New("apply was interrupted"), 0)
 		return
 	}
 	start := a.opts.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +317,25 @@ func TestApplyRecreateNeedsTheDataVolume(t *testing.T) {
 	}
 	if _, err := f.api.ContainerInspect(ctx, made.ID, client.ContainerInspectOptions{}); err != nil {
 		t.Errorf("the container is gone: %v", err)
+	}
+}
+
+// TestApplyStop: asked to stop (SIGINT in the command), apply finishes the
+// action in flight and skips the rest, which the next plan shows.
+func TestApplyStop(t *testing.T) {
+	ports := freePorts(t, 3)
+	f := newFixture(t, "", "  - {name: local, local: true}\n", fmt.Sprintf("  - {name: PFX-a, hub: local, port: %d}\n  - {name: PFX-b, hub: local, port: %d}\n  - {name: PFX-c, hub: local, port: %d}\n", ports[0], ports[1], ports[2]))
+	stop := make(chan struct{})
+	var once sync.Once
+	plan, report := f.converge(fleet.PlanOptions{Select: f.mine}, fleet.ApplyOptions{PerHub: 1, Stop: stop, OnResult: func(fleet.Result) { once.Do(func() { close(stop) }) }})
+	if plan.Count(fleet.ActionCreate) != 3 || report.Done != 1 || report.Skipped != 2 {
+		t.Fatalf("plan %+v, report %+v", plan.Actions, report.Results)
+	}
+	if err := report.Err(); err == nil || !strings.Contains(err.Error(), "skipped: apply was interrupted") {
+		t.Errorf("report: %v", err)
+	}
+	next, _ := f.converge(fleet.PlanOptions{Select: f.mine}, fleet.ApplyOptions{})
+	if next.Count(fleet.ActionCreate) != 2 {
+		t.Errorf("the next plan: %+v", next.Actions)
 	}
 }
