@@ -190,6 +190,11 @@ func inspectAll(ctx context.Context, e *engine.Engine, cs []engine.Container, no
 			oc.Error = err.Error()
 		default:
 			fromInspection(&oc, ins)
+			if oc.State != string(container.StateRunning) {
+				if rec, err := e.OperatorStopOf(ctx, c); err == nil && rec.Stopped {
+					oc.OperatorStop = &rec
+				}
+			}
 		}
 		out[i] = oc
 		return nil
