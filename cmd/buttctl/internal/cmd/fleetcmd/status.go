@@ -32,7 +32,7 @@ type StatusReport struct {
 
 // NewCmdStatus builds `buttctl status`; runF replaces the run in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, Pubs: pubsOf(f), Now: time.Now}
+	opts := &StatusOptions{IO: f.IOStreams, Pubs: f.Pubs, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the fleet at a glance: hubs up and down, pubs running, unhealthy, down, missing",
