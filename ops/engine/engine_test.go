@@ -276,16 +276,16 @@ func TestContainerLifecycle(t *testing.T) {
 	}
 
 	// Output and exit codes of commands run inside.
-	if _, stderr, code, err := e.Output(ctx, found, []string{"/bin/sbot", "nonsense"}); err != nil || code != 1 || !strings.Contains(string(stderr), "unknown command") {
+	if _, stderr, code, err := e.Output(ctx, found, []string{"sbot", "nonsense"}); err != nil || code != 1 || !strings.Contains(string(stderr), "unknown command") {
 		t.Errorf("failing exec: code %d, stderr %q, err %v", code, stderr, err)
 	}
 	var echoed bytes.Buffer
-	code, err := e.Exec(ctx, found, engine.ExecOptions{Cmd: []string{"/bin/sbot", "cat"}, Stdin: strings.NewReader("hello\nworld\n"), Stdout: &echoed})
+	code, err := e.Exec(ctx, found, engine.ExecOptions{Cmd: []string{"sbot", "cat"}, Stdin: strings.NewReader("hello\nworld\n"), Stdout: &echoed})
 	if err != nil || code != 0 || echoed.String() != "hello\nworld\n" {
 		t.Errorf("exec with stdin: %q, code %d, %v", echoed.String(), code, err)
 	}
 	var tty bytes.Buffer
-	code, err = e.Exec(ctx, found, engine.ExecOptions{Cmd: []string{"/bin/sbot", "tty"}, TTY: true, Size: engine.TermSize{Width: 123, Height: 45}, Stdout: &tty})
+	code, err = e.Exec(ctx, found, engine.ExecOptions{Cmd: []string{"sbot", "tty"}, TTY: true, Size: engine.TermSize{Width: 123, Height: 45}, Stdout: &tty})
 	if err != nil || code != 0 || strings.TrimSpace(tty.String()) != "tty 123x45" {
 		t.Errorf("exec with a TTY: %q, code %d, %v", tty.String(), code, err)
 	}
@@ -462,7 +462,7 @@ func waitWhoami(t *testing.T, e *engine.Engine, c engine.Container) string {
 	t.Helper()
 	var id string
 	waitFor(t, "sbot whoami to answer", func() bool {
-		out, _, code, err := e.Output(context.Background(), c, []string{"/bin/sbot", "whoami"})
+		out, _, code, err := e.Output(context.Background(), c, []string{"sbot", "whoami"})
 		if err != nil {
 			t.Fatal(err)
 		}

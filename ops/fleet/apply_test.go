@@ -242,7 +242,7 @@ func TestApplyRollingBatches(t *testing.T) {
 		}
 	}
 	text := f.text()
-	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[0]), fmt.Sprintf(`port: %d, health: {test: ["CMD", "/bin/sbot", "no-such-command"]}}`, ports[0]), 1)
+	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[0]), fmt.Sprintf(`port: %d, health: {test: ["CMD", "sbot", "no-such-command"]}}`, ports[0]), 1)
 	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[1]), fmt.Sprintf("port: %d, memory: 72m}", ports[1]), 1)
 	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[2]), fmt.Sprintf("port: %d, memory: 72m}", ports[2]), 1)
 	f.write(text)

@@ -98,18 +98,6 @@ func lifecycle(t *testing.T, inv *inventory.Inventory, pub string, port int, pub
 	if c.Config.Healthcheck == nil || c.Config.Healthcheck.Interval != time.Second {
 		t.Errorf("health check %+v", c.Config.Healthcheck)
 	}
-	// The port is really published on the hub.
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
-	if err != nil {
-		t.Fatalf("pub's port %d: %v", port, err)
-	}
-	banner := make([]byte, 100)
-	n, _ := conn.Read(banner)
-	conn.Close()
-	if strings.TrimSpace(string(banner[:n])) != id {
-		t.Errorf("port %d answered %q", port, banner[:n])
-	}
-
 	// Invites carry the public host and port, never the container's view.
 	invite, err := s.Invite(ctx, pub, 3)
 	if err != nil {
@@ -153,6 +141,19 @@ func lifecycle(t *testing.T, inv *inventory.Inventory, pub string, port int, pub
 	if err := <-done; err != nil {
 		t.Errorf("follow: %v", err)
 	}
+
+	// The port is really published on the hub: a connection to it reaches
+	// this pub's server, which logs the peer.
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
+	if err != nil {
+		t.Fatalf("pub's port %d: %v", port, err)
+	}
+	_, _ = conn.Write(make([]byte, 64)) // an SHS client hello's size
+	waitFor(t, "the pub to log the connection to its port", func() bool {
+		var logs, errOut bytes.Buffer
+		return s.Logs(ctx, pub, pubs.LogsOptions{Grep: regexp.MustCompile(`sbot: peer `)}, &logs, &errOut) == nil && logs.Len() > 0
+	})
+	conn.Close()
 
 	// Exec.
 	var echoed bytes.Buffer

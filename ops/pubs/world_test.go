@@ -174,9 +174,10 @@ func TestBadInputOnTheWorld(t *testing.T) {
 	hub := w.Hubs[1]
 	taken, imgPub, hostile := testworld.UniqueName("pw-port"), testworld.UniqueName("pw-img"), testworld.UniqueName("pw-hostile")
 	takenPort := port(t, w)
+	image := pubstest.Derived(t, raw(t)) // on this machine's engine, not on the hub
 	s := worldService(t, w,
 		testworld.Pub{Name: taken, Hub: hub.Name, Port: takenPort},
-		testworld.Pub{Name: imgPub, Hub: hub.Name, Port: port(t, w), Image: pubstest.Image},
+		testworld.Pub{Name: imgPub, Hub: hub.Name, Port: port(t, w), Image: image},
 		testworld.Pub{Name: hostile, Hub: hub.Name, Port: port(t, w)},
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -223,17 +224,17 @@ func TestBadInputOnTheWorld(t *testing.T) {
 
 	// An image the hub lacks and cannot pull; load-image brings it.
 	_, err = s.Create(ctx, imgPub)
-	if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("pub %s on %s: image %s is not on the hub and the hub could not pull it (", imgPub, hub.Name, pubstest.Image)) ||
-		!strings.HasSuffix(err.Error(), fmt.Sprintf("copy it there with 'buttctl hub load-image %s %s'", hub.Name, pubstest.Image)) {
+	if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("pub %s on %s: image %s is not on the hub and the hub could not pull it (", imgPub, hub.Name, image)) ||
+		!strings.HasSuffix(err.Error(), fmt.Sprintf("copy it there with 'buttctl hub load-image %s %s'", hub.Name, image)) {
 		t.Errorf("missing image: %v", err)
 	}
 	var progress int
-	r, err := s.LoadImage(ctx, hub.Name, pubstest.Image, "", func(sent, size int64) { progress++ })
+	r, err := s.LoadImage(ctx, hub.Name, image, "", func(sent, size int64) { progress++ })
 	if err != nil || r.AlreadyThere || r.Sent < r.Size/2 || progress < 2 {
 		t.Fatalf("load-image: %+v, %d progress calls, %v", r, progress, err)
 	}
 	t.Cleanup(func() { _, _ = docker.ImageRemove(context.Background(), r.ID, client.ImageRemoveOptions{Force: true}) })
-	if r2, err := s.LoadImage(ctx, hub.Name, pubstest.Image, "", nil); err != nil || !r2.AlreadyThere {
+	if r2, err := s.LoadImage(ctx, hub.Name, image, "", nil); err != nil || !r2.AlreadyThere {
 		t.Errorf("second load-image: %+v %v", r2, err)
 	}
 	if _, err := s.Create(ctx, imgPub); err != nil {

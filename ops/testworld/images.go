@@ -19,19 +19,24 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/moby/moby/client"
 )
 
 // Images the world builds on the local engine.
 const (
-	// PubImage is the test pub (a stand-in for ahdinosaur/ssb-pub).
-	PubImage = "buttctl/testpub:latest"
+	// pubRepo is the test pub's repository: a stand-in for ahdinosaur/ssb-pub.
+	pubRepo = "buttctl/testpub"
 	// hubRepo and hubBaseRepo are tagged with a hash of their inputs.
 	hubRepo     = "buttctl/testhub"
 	hubBaseRepo = "buttctl/testhub-base"
 	// inputsLabel holds the hash of the inputs an image was built from.
 	inputsLabel = "buttctl.testworld.inputs"
+	// staleAfter is how old an image of a hash no longer built here must be
+	// before a build removes its tag: work trees with other versions of the
+	// sources, testing on the same engine, still use theirs.
+	staleAfter = 48 * time.Hour
 )
 
 // hubDebs are the Debian packages of a hub's root filesystem.
@@ -51,46 +56,79 @@ func debianMirror() string {
 //go:embed hub
 var hubFiles embed.FS
 
+// testpubFS holds the test pub's sources (the program sbot in ./testpub),
+// built into PubImage.
+//
+//go:embed testpub
+var testpubFS embed.FS
+
+// pubSources are the files the test pub image is built from (tests left out).
+var pubSources = func() map[string][]byte {
+	files := map[string][]byte{}
+	entries, err := testpubFS.ReadDir("testpub")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if name != "Dockerfile" && (!strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go")) {
+			continue
+		}
+		b, err := testpubFS.ReadFile("testpub/" + name)
+		if err != nil {
+			panic(err)
+		}
+		files[name] = b
+	}
+	return files
+}()
+
+// pubInputs is the hash of pubSources and the Go release that builds them.
+var pubInputs = hashInputs(pubSources, runtime.Version())
+
+// PubImage is the test pub image (./testpub), tagged with a hash of its
+// inputs: work trees with other versions of it, testing on the same engine,
+// each use their own. BuildPubImage builds it; buttctl/testpub:latest names
+// the last one built, for people (make run), never for tests.
+var PubImage = pubRepo + ":" + pubInputs[:12]
+
 // BuildPubImage builds PubImage on the engine docker reaches, unless an
-// image built from the same inputs (testpub's sources, Dockerfile, Go
-// version) is already there. It needs the repository's sources and `go`.
+// image built from the same inputs is already there. It needs `go` (not the
+// repository: the sources are compiled into this package).
 func BuildPubImage(ctx context.Context, docker *client.Client) error {
-	src, err := sourceDir("testpub")
-	if err != nil {
-		return err
-	}
-	goVersion, err := exec.CommandContext(ctx, "go", "env", "GOVERSION").Output()
-	if err != nil {
-		return fmt.Errorf("testpub: go env GOVERSION: %w (is go on PATH?)", err)
-	}
-	files, err := readDir(src, func(name string) bool {
-		return name == "Dockerfile" || strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")
-	})
-	if err != nil {
-		return err
-	}
-	hash := hashInputs(files, string(goVersion))
 	return withBuildLock(func() error {
-		if imageHasInputs(ctx, docker, PubImage, hash) {
+		if imageHasInputs(ctx, docker, PubImage, pubInputs) {
 			return nil
 		}
-		bin, err := os.MkdirTemp("", "buttctl-testpub-")
+		dir, err := os.MkdirTemp("", "buttctl-testpub-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(bin)
-		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(bin, "sbot"), ".")
-		build.Dir = src
-		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("testpub: go build: %w\n%s", err, out)
+		defer os.RemoveAll(dir)
+		// The sources use only the standard library: a module of their own.
+		mod := map[string][]byte{"go.mod": []byte("module buttctl-testpub\n\ngo 1.22\n")}
+		for name, data := range pubSources {
+			if strings.HasSuffix(name, ".go") {
+				mod[name] = data
+			}
 		}
-		sbot, err := os.ReadFile(filepath.Join(bin, "sbot"))
+		for name, data := range mod {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				return err
+			}
+		}
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", "sbot", ".")
+		build.Dir = dir
+		build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=", "GOWORK=off")
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("testpub: go build: %w (is go on PATH?)\n%s", err, out)
+		}
+		sbot, err := os.ReadFile(filepath.Join(dir, "sbot"))
 		if err != nil {
 			return err
 		}
 		ctxTar, err := buildContext([]tarEntry{
-			{name: "Dockerfile", data: files["Dockerfile"], mode: 0o644},
+			{name: "Dockerfile", data: pubSources["Dockerfile"], mode: 0o644},
 			{name: "sbot", data: sbot, mode: 0o755},
 			{name: "home/", mode: 0o755},
 			{name: "home/node/", mode: 0o755},
@@ -99,10 +137,10 @@ func BuildPubImage(ctx context.Context, docker *client.Client) error {
 		if err != nil {
 			return err
 		}
-		if err := imageBuild(ctx, docker, ctxTar, []string{PubImage, "buttctl/testpub:" + hash[:12]}, hash); err != nil {
+		if err := imageBuild(ctx, docker, ctxTar, []string{PubImage, pubRepo + ":latest"}, pubInputs); err != nil {
 			return err
 		}
-		untagOthers(ctx, docker, "buttctl/testpub", "latest", hash[:12])
+		untagStale(ctx, docker, pubRepo, "latest", pubInputs[:12])
 		return nil
 	})
 }
@@ -155,8 +193,8 @@ func BuildHubImage(ctx context.Context, docker *client.Client) (string, error) {
 		if err := imageBuild(ctx, docker, ctxTar, []string{image}, hash); err != nil {
 			return err
 		}
-		untagOthers(ctx, docker, hubRepo, hash[:12])
-		untagOthers(ctx, docker, hubBaseRepo, baseHash[:12])
+		untagStale(ctx, docker, hubRepo, hash[:12])
+		untagStale(ctx, docker, hubBaseRepo, baseHash[:12])
 		return nil
 	})
 	return image, err
@@ -245,15 +283,19 @@ func removeContents(dir string) error {
 	return nil
 }
 
-// untagOthers removes the tags of repo other than keep: images built from
-// older inputs. Images still used by a container (a running world's hubs)
-// stay; errors are ignored, the next build tries again.
-func untagOthers(ctx context.Context, docker *client.Client, repo string, keep ...string) {
+// untagStale removes the tags of repo other than keep whose images are
+// older than staleAfter: images built from older inputs, which other work
+// trees may still use while they are recent. Images used by a container (a
+// running world's hubs) stay; errors are ignored, the next build tries again.
+func untagStale(ctx context.Context, docker *client.Client, repo string, keep ...string) {
 	res, err := docker.ImageList(ctx, client.ImageListOptions{Filters: make(client.Filters).Add("reference", repo)})
 	if err != nil {
 		return
 	}
 	for _, img := range res.Items {
+		if time.Since(time.Unix(img.Created, 0)) < staleAfter {
+			continue
+		}
 		for _, ref := range img.RepoTags {
 			tag, ok := strings.CutPrefix(ref, repo+":")
 			if ok && !slices.Contains(keep, tag) {
@@ -351,41 +393,6 @@ func hashInputs(files map[string][]byte, extra ...string) string {
 		fmt.Fprintf(h, "extra %q\n", e)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func readDir(dir string, keep func(string) bool) (map[string][]byte, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	files := map[string][]byte{}
-	for _, e := range entries {
-		if e.IsDir() || !keep(e.Name()) {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		files[e.Name()] = b
-	}
-	return files, nil
-}
-
-// sourceDir finds a directory of this package's sources: next to this file
-// when built from source, else through `go list`.
-func sourceDir(sub string) (string, error) {
-	if _, file, _, ok := runtime.Caller(0); ok {
-		dir := filepath.Join(filepath.Dir(file), sub)
-		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-			return dir, nil
-		}
-	}
-	out, err := exec.Command("go", "list", "-f", "{{.Dir}}", "github.com/buttctl/buttctl/ops/testworld/"+sub).Output()
-	if err != nil {
-		return "", fmt.Errorf("cannot find the sources of ops/testworld/%s (run from the buttctl repository): %w", sub, err)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // withBuildLock serialises image builds across the processes of a test run.

@@ -228,7 +228,7 @@ func BenchmarkUnhealthyToRunning(b *testing.B) {
 	cname := pubspec.ContainerName(name)
 	sick := func() engine.Event {
 		before := time.Now().Add(-time.Millisecond)
-		f.exec(name, "/bin/sbot", "fault", "unhealthy")
+		f.exec(name, "sbot", "fault", "unhealthy")
 		return ce.next(b, before, "unhealthy", isHealth("unhealthy"))
 	}
 	running := func(after engine.Event) time.Duration {
@@ -239,7 +239,7 @@ func BenchmarkUnhealthyToRunning(b *testing.B) {
 			state, _, _, _ := f.container(name)
 			return state == "running"
 		})
-		f.exec(name, "/bin/sbot", "fault", "clear")
+		f.exec(name, "sbot", "fault", "clear")
 		f.waitHealth(name, "healthy")
 		return d
 	}

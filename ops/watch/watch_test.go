@@ -117,7 +117,7 @@ func TestCrashLoopIsQuarantinedAfterBoundedRestarts(t *testing.T) {
 	r := f.start(watch.Config{})
 	r.waitPhase(t, 30*time.Second, a, watch.PhaseRunning)
 
-	f.exec(a, "/bin/sbot", "fault", "crash")
+	f.exec(a, "sbot", "fault", "crash")
 	q := r.waitRecord(t, 60*time.Second, a, watch.ActionQuarantine)
 	if q.Reason != watch.ReasonCrashLoop || q.Result != watch.ResultOK {
 		t.Errorf("quarantine record = %+v", q)

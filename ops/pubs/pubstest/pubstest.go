@@ -1,114 +1,51 @@
-// Package pubstest builds a stand-in pub image for the tests of ops, from the
-// sbot program beside it: FROM scratch around a static Go binary, data in
-// /home/node/.ssb, port 8008, ssb_host, a health check through `sbot whoami`.
-// Besides the test world's pub image (ops/testworld), it has the commands
-// tests of exec need (cat, tty, winch), and builds in seconds on this
-// machine's engine, for the tests of the local hub.
+// Package pubstest gives the tests of ops and cmd the test pub image on this
+// machine's Docker engine: the test world's stand-in for ahdinosaur/ssb-pub
+// (ops/testworld/testpub: FROM scratch around the static program sbot, data in
+// /home/node/.ssb, port 8008, ssb_host, a health check through `sbot whoami`,
+// fault injection, and `sbot cat|tty|winch` for tests of exec).
 package pubstest
 
 import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	_ "embed"
+	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/buttctl/buttctl/ops/testworld"
 )
 
-//go:embed sbot/main.go
-var sbotSource []byte
-
-// Image is the tag of the stand-in image. The tag is a hash of its sources:
-// work trees with other versions of sbot, testing on the same engine, do not
-// overwrite each other's image.
-var Image = func() string {
-	sum := sha256.Sum256(append(append([]byte{}, sbotSource...), dockerfile...))
-	return "buttctl-standin/pub:" + hex.EncodeToString(sum[:6])
-}()
-
-const dockerfile = `FROM scratch
-COPY sbot /bin/sbot
-ENV ssb_host=""
-EXPOSE 8008
-VOLUME /home/node/.ssb
-HEALTHCHECK --interval=1s --timeout=3s --retries=2 CMD ["/bin/sbot", "whoami"]
-ENTRYPOINT ["/bin/sbot"]
-CMD ["server"]
-`
+// Image is the tag of the test pub image, a hash of its sources: work trees
+// with other versions of it, testing on the same engine, do not overwrite
+// each other's image.
+var Image = testworld.PubImage
 
 var (
 	once     sync.Once
 	buildErr error
 )
 
-// Build builds the image into the engine behind socket (once per process).
+// Build builds the image into the engine behind socket, unless it is there
+// already (once per process).
 func Build(ctx context.Context, socket string) error {
-	once.Do(func() { buildErr = build(ctx, socket) })
+	once.Do(func() {
+		api, err := client.New(client.WithHost("unix://" + socket))
+		if err != nil {
+			buildErr = err
+			return
+		}
+		defer api.Close()
+		buildErr = testworld.BuildPubImage(ctx, api)
+	})
 	return buildErr
-}
-
-func build(ctx context.Context, socket string) error {
-	_, self, _, _ := runtime.Caller(0)
-	dir, err := os.MkdirTemp("", "standin-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "sbot")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Dir = filepath.Join(filepath.Dir(self), "sbot")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build sbot: %v: %s", err, out)
-	}
-	binary, err := os.ReadFile(bin)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {"sbot", 0o755, binary}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	api, err := client.New(client.WithHost("unix://" + socket))
-	if err != nil {
-		return err
-	}
-	defer api.Close()
-	res, err := api.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{Image}, Remove: true, ForceRemove: true, Version: "1"})
-	if err != nil {
-		return fmt.Errorf("build %s: %w", Image, err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if _, err := api.ImageInspect(ctx, Image); err != nil {
-		return fmt.Errorf("build %s: %v: %s", Image, err, out)
-	}
-	return nil
 }
 
 // Socket is this machine's Docker socket, which the tests use.
@@ -129,6 +66,39 @@ func Require(t testing.TB) {
 	if err := Build(ctx, Socket); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Derived builds an image of this test's own on the engine behind api: Image
+// with a unique label (the same layers, another id), tagged
+// buttctl-test/derived:<random>, and removes it when the test ends. For tests
+// that need an image a hub does not have yet.
+func Derived(t testing.TB, api *client.Client) string {
+	t.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	tag := "buttctl-test/derived:" + hex.EncodeToString(b)
+	dockerfile := []byte("FROM " + Image + "\nLABEL buttctl.test.derived=" + tag + "\n")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = tw.Write(dockerfile)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := api.ImageBuild(ctx, &buf, client.ImageBuildOptions{Tags: []string{tag}, Remove: true, ForceRemove: true})
+	if err != nil {
+		t.Fatalf("building %s: %v", tag, err)
+	}
+	out, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	t.Cleanup(func() { _, _ = api.ImageRemove(context.Background(), tag, client.ImageRemoveOptions{}) })
+	if _, err := api.ImageInspect(ctx, tag); err != nil {
+		t.Fatalf("building %s: %v: %s", tag, err, out)
+	}
+	return tag
 }
 
 // Remove removes a container by id, and then a volume by name ("" for

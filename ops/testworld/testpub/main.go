@@ -1,6 +1,8 @@
-// Command sbot is buttctl's STAND-IN for a Scuttlebutt pub, used only by the
-// test world: no real SSB server can be built on the test machines (go-ssb is
-// not served by the Go module proxy, npm is unreachable).
+// Command sbot is buttctl's STAND-IN for a Scuttlebutt pub, the one program
+// of the test pub image (built by ops/testworld, used by the test world's hubs
+// and, through ops/pubs/pubstest, by the tests on this machine's engine): no
+// real SSB server can be built on the test machines (go-ssb is not served by
+// the Go module proxy, npm is unreachable).
 //
 // It follows ahdinosaur/ssb-pub's conventions so that one image profile
 // drives both: data in /home/node/.ssb (ssb_path overrides), public host from
@@ -10,10 +12,13 @@
 //	sbot whoami            print {"id": "@….ed25519"}, asking the running server
 //	sbot invite.create N   print "host:port:@….ed25519~seed", asking the running server
 //	sbot fault crash|unhealthy|clear   fault injection for tests
+//	sbot cat | tty | winch             for tests of exec (see term.go)
 //
-// The secret file has ssb-keys' exact format. whoami and invite.create talk
-// to the server over the unix socket <data dir>/socket, so they fail when it
-// is down. The server accepts TCP connections on the port and closes each one
+// The secret file has ssb-keys' exact format. It is created on the first
+// start only: a secret that exists but cannot be read or parsed stops the
+// server with an error, and is never replaced (the identity is the pub).
+// whoami and invite.create talk to the server over the unix socket
+// <data dir>/socket, so they fail when it is down. The server accepts TCP connections on the port and closes each one
 // after reading up to 64 bytes (an SHS client hello): it does not speak SHS.
 //
 // Faults: the file <data dir>/fault holding "unhealthy" makes whoami fail
@@ -61,12 +66,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = setFault(dir, args[1])
+	case "cat":
+		err = cat(os.Stdin, stdout)
+	case "tty":
+		err = ttyReport(stdout)
+	case "winch":
+		err = winch(stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	default:
+		// Like ssb-server's CLI, whose unknown methods are errors (exit 1).
 		fmt.Fprintf(stderr, "sbot: unknown command %q\n%s", args[0], usage)
-		return 2
+		return 1
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sbot: %v\n", err)
@@ -80,6 +92,7 @@ const usage = `usage: sbot <command>   (buttctl's test stand-in for ssb-server)
   whoami                   print the pub's id
   invite.create <uses>     print an invite code
   fault crash|unhealthy|clear   inject or clear a fault (tests only)
+  cat | tty | winch        echo stdin; report the terminal's size (tests of exec)
 `
 
 // dataDir is ssb's data directory: $ssb_path, else /home/node/.ssb.

@@ -94,7 +94,7 @@ func loadOrCreateSecret(path string) (k keys, created bool, err error) {
 		return k, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return k, false, err
+		return k, false, fmt.Errorf("%w (refusing to replace an identity)", err)
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -103,3 +103,18 @@ func TestLoadOrCreateSecretNeverReplacesABrokenSecret(t *testing.T) {
 		t.Fatal("a broken secret was overwritten")
 	}
 }
+
+func TestLoadOrCreateSecretFailsOnAnUnreadableSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secret")
+	// A directory in the secret's place: reading it fails even as root.
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, created, err := loadOrCreateSecret(path)
+	if err == nil || created || !strings.Contains(err.Error(), "refusing to replace an identity") {
+		t.Fatalf("unreadable secret: created=%v err=%v", created, err)
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.IsDir() {
+		t.Fatalf("the unreadable secret was replaced: %v", err)
+	}
+}

@@ -73,14 +73,14 @@ func serve(dir string, log io.Writer) error {
 		return err
 	}
 	go p.acceptLocal(ul)
-	go acceptPeers(tl)
+	go acceptPeers(tl, log)
 
-	verb := "loaded"
+	secret := "loaded"
 	if created {
-		verb = "created"
+		secret = "created"
 	}
-	fmt.Fprintf(log, "sbot: %s secret, id %s; listening on :%d (stand-in: accepts and closes TCP connections), host %q\n",
-		verb, k.ID, port, p.host)
+	fmt.Fprintf(log, "sbot: serving %s on :%d as %s (secret %s; stand-in: accepts and closes TCP connections)\n",
+		k.ID, port, p.host, secret)
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
@@ -115,14 +115,15 @@ func configuredPort() (int, error) {
 	return n, nil
 }
 
-// acceptPeers stands in for SSB's secret handshake: it reads up to one
-// client hello (64 bytes) and hangs up.
-func acceptPeers(l net.Listener) {
+// acceptPeers stands in for SSB's secret handshake: it logs the peer, reads
+// up to one client hello (64 bytes) and hangs up.
+func acceptPeers(l net.Listener, log io.Writer) {
 	for {
 		c, err := l.Accept()
 		if err != nil {
 			return
 		}
+		fmt.Fprintf(log, "sbot: peer %s connected\n", c.RemoteAddr())
 		go func() {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(5 * time.Second))

@@ -236,3 +236,37 @@ func TestPeersPortAcceptsConnections(t *testing.T) {
 	}
 	c.Close()
 }
+
+func TestServerRefusesABrokenSecretAndKeepsIt(t *testing.T) {
+	e := newSbotEnv(t)
+	if err := os.MkdirAll(e.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	broken := []byte("{\"curve\": \"ed25519\", \"private\": \"")
+	path := filepath.Join(e.dir, "secret")
+	if err := os.WriteFile(path, broken, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := e.sbot("server")
+	if code == 0 || !strings.Contains(stderr, "refusing to replace an identity") {
+		t.Fatalf("server on a broken secret: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, broken) {
+		t.Fatalf("the broken secret was changed to %q", after)
+	}
+}
+
+func TestExecCommandsOffATerminal(t *testing.T) {
+	e := newSbotEnv(t)
+	c := e.cmd("cat")
+	c.Stdin = strings.NewReader("ping\npong\n")
+	if out, err := c.Output(); err != nil || string(out) != "ping\npong\n" {
+		t.Fatalf("cat: %q, %v", out, err)
+	}
+	if out, _, code := e.sbot("tty"); code != 0 || out != "notty\n" {
+		t.Fatalf("tty off a terminal: exit %d, %q", code, out)
+	}
+	if _, stderr, code := e.sbot("nonsense"); code != 1 || !strings.Contains(stderr, `unknown command "nonsense"`) {
+		t.Fatalf("unknown command: exit %d, stderr %q", code, stderr)
+	}
+}
