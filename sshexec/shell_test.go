@@ -82,14 +82,17 @@ func TestShellWithPTYFollowsWindowSize(t *testing.T) {
 		}
 	}()
 	p := newPool(t, sshexec.PoolOptions{})
-	script := `stty size; test -t 0 && echo "tty:$TERM"; trap 'stty size; exit 5' WINCH; while :; do sleep 1 & wait; done`
+	// The trap comes first and "trapped" says it is set: a SIGWINCH before
+	// it would be lost (the shell ignores the signal by default).
+	script := `trap 'stty size; exit 5' WINCH; stty size; test -t 0 && echo "tty:$TERM"; echo trapped; while :; do sleep 1 & wait; done`
 	done := make(chan error, 1)
 	go func() {
 		done <- p.Shell(ctxT(t), srv.Target(), []string{"sh", "-c", script}, sshexec.Stdio{In: tty, Out: tty, Err: tty})
 	}()
 	eventually(t, 10*time.Second, "the remote terminal's first size", func() bool { return strings.Contains(screen.String(), "30 100") })
+	eventually(t, 10*time.Second, "the remote shell's trap", func() bool { return strings.Contains(screen.String(), "trapped") })
 	if !strings.Contains(screen.String(), "tty:") {
-		eventually(t, 5*time.Second, "a remote TTY", func() bool { return strings.Contains(screen.String(), "tty:") })
+		t.Fatalf("the remote shell has no TTY; screen:\n%s", screen.String())
 	}
 	setSize(t, tty, 40, 120)
 	syscall.Kill(os.Getpid(), syscall.SIGWINCH)

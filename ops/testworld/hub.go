@@ -353,7 +353,8 @@ func (h *Hub) StartSSHD(ctx context.Context) error {
 
 // LoadImage copies image from this machine's engine into the hub's engine
 // (save, then load: hubs reach no registry). It does nothing when the hub
-// already has the same image.
+// already has the same image. PubImage is also tagged buttctl/testpub:latest
+// there: inside a world, buttctl/testpub names the world's pub image.
 func (h *Hub) LoadImage(ctx context.Context, image string) error {
 	src, err := h.world.docker.ImageInspect(ctx, image)
 	if err != nil {
@@ -364,9 +365,20 @@ func (h *Hub) LoadImage(ctx context.Context, image string) error {
 		return err
 	}
 	defer hub.Close()
-	if dst, err := hub.ImageInspect(ctx, image); err == nil && dst.ID == src.ID {
-		return nil
+	if dst, err := hub.ImageInspect(ctx, image); err != nil || dst.ID != src.ID {
+		if err := h.loadImage(ctx, hub, image); err != nil {
+			return err
+		}
 	}
+	if image == PubImage {
+		if _, err := hub.ImageTag(ctx, client.ImageTagOptions{Source: image, Target: pubRepo + ":latest"}); err != nil {
+			return fmt.Errorf("%s: tag %s as %s:latest: %w", h.Name, image, pubRepo, err)
+		}
+	}
+	return nil
+}
+
+func (h *Hub) loadImage(ctx context.Context, hub *client.Client, image string) error {
 	saved, err := h.world.docker.ImageSave(ctx, []string{image})
 	if err != nil {
 		return fmt.Errorf("%s: load image %s: save: %w", h.Name, image, err)
