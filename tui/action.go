@@ -34,6 +34,8 @@ type action struct {
 	to     string // move: the destination hub
 	newPub inventory.Pub
 	newHub inventory.Hub
+	// onCloud: a new hub is a server booted on the cloud, not one added by hand.
+	onCloud bool
 }
 
 // object names what the action is about: "pub scuttle-1".

@@ -229,14 +229,23 @@ func (m *Model) fetchIdentities(hub string) tea.Cmd {
 	}
 }
 
-// inspectPub asks a pub's engine about it, for the detail view.
+// inspectPub asks a pub's engine about it, and the identity store about
+// its identity and last backup, for the detail view.
 func (m *Model) inspectPub(name string) tea.Cmd {
-	b := m.be
+	b, store := m.be, m.opts.IdentityStore
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 		defer cancel()
 		ins, err := b.svc.Inspect(ctx, name)
-		return inspectMsg{gen: b.gen, pub: name, ins: ins, err: err}
+		msg := inspectMsg{gen: b.gen, pub: name, ins: ins, err: err}
+		if store != nil {
+			if st, err := store(); err == nil {
+				if id, err := st.Get(name); err == nil {
+					msg.recorded, msg.id, msg.backup = true, id.ID, id.LastBackup
+				}
+			}
+		}
+		return msg
 	}
 }
 
@@ -267,6 +276,20 @@ var lockOptions = inventory.LockOptions{Wait: 10 * time.Second, Purpose: "buttct
 
 // run carries an action out on the fleet.
 func (m *Model) run(a action) tea.Cmd {
+	switch a.kind {
+	case actMove:
+		return m.movePub(a)
+	case actBackup:
+		return m.backupPubNow(a)
+	case actReboot:
+		return m.rebootHub(a)
+	case actDeleteHub:
+		return m.deleteHub(a)
+	case actNewHub:
+		if a.onCloud {
+			return m.createHub(a)
+		}
+	}
 	b := m.be
 	path := m.inv.Path
 	missing := false
@@ -333,9 +356,6 @@ func (m *Model) run(a action) tea.Cmd {
 		case actNewHub:
 			err := inventory.Update(ctx, path, lockOptions, func(e *inventory.Editor) error { return e.AddHub(a.newHub) })
 			return done("added hub "+a.newHub.Name+" to the inventory", err)
-		case actDeleteHub:
-			err := inventory.Update(ctx, path, lockOptions, func(e *inventory.Editor) error { return e.RemoveHub(a.hub) })
-			return done("removed hub "+a.hub+" from the inventory", err)
 		}
 		return done("", errors.New(string(a.kind)+" is not available in this buttctl yet"))
 	}

@@ -27,6 +27,7 @@ type hubState struct {
 	stale    bool      // events came while it was being observed
 	busy     string
 	err      string
+	cloud    string // the cloud server's status ("" without a cloud)
 }
 
 // pubState is what the console knows of one pub.
@@ -125,6 +126,9 @@ func (m *Model) renderHub(name string) render.Hub {
 		if hs.obs.Server != nil {
 			h.Cloud = hs.obs.Server.Status
 		}
+	}
+	if hs.cloud != "" {
+		h.Cloud = hs.cloud
 	}
 	h.Slow = hs.inFlight && m.now().Sub(hs.since) > slowAfter
 	return h

@@ -7,6 +7,7 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
 	"github.com/buttctl/buttctl/ops/hubs"
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/live"
 	"github.com/buttctl/buttctl/ops/pubs"
 )
@@ -105,12 +106,17 @@ type inviteMsg struct {
 	err       error
 }
 
-// inspectMsg is a pub's inspection for the detail view.
+// inspectMsg is a pub's inspection for the detail view, with what the
+// identity store knows of it.
 type inspectMsg struct {
 	gen int
 	pub string
 	ins pubs.Inspection
 	err error
+	// recorded: the store knows its identity (id); backup is its last backup.
+	recorded bool
+	id       string
+	backup   *identity.BackupRecord
 }
 
 // inventoryMsg is the inventory, read again (after an edit, or because the

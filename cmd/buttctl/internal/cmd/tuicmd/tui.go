@@ -5,29 +5,39 @@ package tuicmd
 import (
 	"context"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/hubconn"
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/sshexec"
 	"github.com/buttctl/buttctl/tui"
 )
 
 // Options is everything `buttctl tui` needs.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Inventory func() (*inventory.Inventory, error)
-	ReadOnly  bool
-	AuditLog  string
+	IO            *iostreams.IOStreams
+	Inventory     func() (*inventory.Inventory, error)
+	IdentityStore func() (*identity.Store, error)
+	Version       string
+	ReadOnly      bool
+	AuditLog      string
+}
+
+// NewOptions are the options of f's invocation.
+func NewOptions(f *cmdutil.Factory) *Options {
+	return &Options{IO: f.IOStreams, Inventory: f.Inventory, IdentityStore: f.IdentityStore, Version: f.Version}
 }
 
 // NewCmdTui builds `buttctl tui`; runF replaces the run in tests.
 func NewCmdTui(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Inventory: f.Inventory}
+	opts := NewOptions(f)
 	cmd := &cobra.Command{
 		Use:   "tui [--read-only]",
 		Short: "Open the console: the fleet live, with logs, actions and events",
@@ -67,9 +77,13 @@ func Run(opts *Options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return tui.Run(ctx, inv, tui.Options{
-		ReadOnly: opts.ReadOnly,
-		AuditLog: opts.AuditLog,
-		Connect:  connect,
+		ReadOnly:      opts.ReadOnly,
+		AuditLog:      opts.AuditLog,
+		Connect:       connect,
+		IdentityStore: opts.IdentityStore,
+		BackupDir:     filepath.Join(cmdutil.StateDir(), "backups"),
+		CreateHub:     hub.Provision,
+		Version:       opts.Version,
 	})
 }
 
