@@ -8,7 +8,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS := -X $(PKG)/cmd/buttctl/internal/cmd/root.buildVersion=$(VERSION) -X $(PKG)/cmd/buttctl/internal/cmd/root.buildCommit=$(COMMIT)
 # Debian packages the tests drive for real (debootstrap builds the test world's hubs).
-TEST_DEBS := openssh-server tmux debootstrap
+TEST_DEBS := openssh-server tmux debootstrap systemd
 # The real OpenStack the cloud tests run against (Debian's packages, on loopback).
 OPENSTACK := ops/cloud/openstacktest/openstack.sh
 # Debian packages the benchmarks compare buttctl with; make bench tries to install

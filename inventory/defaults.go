@@ -12,6 +12,7 @@ const (
 	DefaultSSHPort      = 22
 
 	DefaultUnhealthyGrace    = 30 * time.Second
+	DefaultStopTimeout       = 10 * time.Second
 	DefaultBackoffInitial    = time.Second
 	DefaultBackoffMax        = 5 * time.Minute
 	DefaultBackoffResetAfter = 10 * time.Minute
@@ -55,6 +56,7 @@ func (inv *Inventory) applyDefaults() {
 	}
 	w := &inv.Watch
 	setDur(&w.UnhealthyGrace, DefaultUnhealthyGrace)
+	setDur(&w.StopTimeout, DefaultStopTimeout)
 	setDur(&w.Backoff.Initial, DefaultBackoffInitial)
 	setDur(&w.Backoff.Max, DefaultBackoffMax)
 	setDur(&w.Backoff.ResetAfter, DefaultBackoffResetAfter)

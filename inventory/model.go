@@ -133,13 +133,19 @@ type Pub struct {
 
 // Watch tunes the kill-and-heal daemon.
 type Watch struct {
-	UnhealthyGrace Duration  `json:"unhealthy_grace" yaml:"unhealthy_grace"`
-	Backoff        Backoff   `json:"backoff" yaml:"backoff"`
-	HubDownAfter   Duration  `json:"hub_down_after" yaml:"hub_down_after"`
-	Reconcile      Duration  `json:"reconcile" yaml:"reconcile"`
-	CrashLoop      CrashLoop `json:"crash_loop" yaml:"crash_loop"`
-	RebootHubs     bool      `json:"reboot_hubs" yaml:"reboot_hubs"`
-	Reallocate     bool      `json:"reallocate" yaml:"reallocate"`
+	// UnhealthyGrace is how long a pub may stay unhealthy before it is killed.
+	UnhealthyGrace Duration `json:"unhealthy_grace" yaml:"unhealthy_grace"`
+	// StopTimeout is how long a killed pub gets between SIGTERM and SIGKILL.
+	StopTimeout  Duration  `json:"stop_timeout" yaml:"stop_timeout"`
+	Backoff      Backoff   `json:"backoff" yaml:"backoff"`
+	HubDownAfter Duration  `json:"hub_down_after" yaml:"hub_down_after"`
+	Reconcile    Duration  `json:"reconcile" yaml:"reconcile"`
+	CrashLoop    CrashLoop `json:"crash_loop" yaml:"crash_loop"`
+	RebootHubs   bool      `json:"reboot_hubs" yaml:"reboot_hubs"`
+	// Reallocate recreates a down hub's pubs on other hubs. It needs pubs
+	// with restart policy "no": a hub that comes back must not start its
+	// stale copies on its own.
+	Reallocate bool `json:"reallocate" yaml:"reallocate"`
 }
 
 // Backoff is a per-pub exponential backoff.

@@ -476,4 +476,36 @@ func (v *validator) watch() {
 	if v.set("watch.crash_loop.restarts") && w.CrashLoop.Restarts < 0 {
 		v.bad("watch.crash_loop.restarts", "watch.crash_loop.restarts: %d is negative; write how many restarts within the window make a crash loop (default 5)", w.CrashLoop.Restarts)
 	}
+	if w.Reallocate && v.ok("watch.reallocate") {
+		v.reallocatable()
+	}
+}
+
+// reallocatable checks that every pub's container stays down on its own:
+// with watch.reallocate, a hub that comes back after its pubs were recreated
+// elsewhere must not start its stale copies before watch can stop them.
+func (v *validator) reallocatable() {
+	blamed := map[string]bool{}
+	for i, pb := range v.inv.Pubs {
+		if pb.Restart == "no" {
+			continue
+		}
+		p := "pubs." + strconv.Itoa(i) + ".restart"
+		switch {
+		case v.d.has(p):
+		case v.d.has("defaults.restart"):
+			p = "defaults.restart"
+		default:
+			p = "watch.reallocate"
+		}
+		if blamed[p] || !v.ok(p) {
+			continue
+		}
+		blamed[p] = true
+		if p == "watch.reallocate" {
+			v.bad(p, "watch.reallocate needs pubs that do not restart on their own (a hub that comes back would start its stale copies), and the default restart policy is %s; write restart: \"no\" under defaults", DefaultRestart)
+			continue
+		}
+		v.bad(p, "%s: restart %q with watch.reallocate: a hub that comes back would start its stale copies on its own; write restart: \"no\" (watch restarts pubs itself)", label(p), pb.Restart)
+	}
 }

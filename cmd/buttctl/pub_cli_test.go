@@ -91,7 +91,7 @@ func TestCLIPub(t *testing.T) {
 		{[]string{"pub", "rm", pub, "--purge"}, 2, "", "buttctl: --purge deletes pub " + pub + "'s data volume and identity for good: add --yes to confirm\n"},
 		{[]string{"pub", "rm", pub}, 0, "kept volume buttctl-pub-" + pub + "-data with its identity", ""},
 		{[]string{"pub", "create", pub}, 0, "kept volume", ""},
-		{[]string{"pub", "rm", pub, "--purge", "--yes"}, 0, "(identity deleted)", ""},
+		{[]string{"pub", "rm", pub, "--purge", "--yes"}, 0, "deleted from the hub; a copy is kept in the local identity store)", ""},
 	} {
 		r := buttctl(t, dir, nil, c.args...)
 		if r.code != c.code || !strings.Contains(r.stdout, c.stdout) || !strings.Contains(r.stderr, c.stderr) || c.stderr == "" && r.stderr != "" {

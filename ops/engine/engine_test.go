@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -497,5 +499,66 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(delay)
+	}
+}
+
+// fakeEngine answers /_ping on a Unix socket as an engine speaking
+// apiVersion would, and records the paths of the other requests. A fake:
+// no engine older than this machine's (API 1.41) can run here.
+func fakeEngine(t *testing.T, apiVersion string) (sock string, paths chan string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "buttctl-fake-engine-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock = filepath.Join(dir, "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = make(chan string, 10)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Api-Version", apiVersion)
+		if r.URL.Path == "/_ping" {
+			return
+		}
+		paths <- r.URL.Path
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, "[]")
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return sock, paths
+}
+
+func TestNegotiatesDownToAPI140(t *testing.T) {
+	sock, paths := fakeEngine(t, "1.40")
+	e, err := engine.NewLocal("old-hub", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if v, err := e.Ping(context.Background()); err != nil || v != "1.40" {
+		t.Fatalf("Ping = %q, %v", v, err)
+	}
+	if _, err := e.Containers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-paths; p != "/v1.40/containers/json" {
+		t.Errorf("requested %s", p)
+	}
+}
+
+func TestEngineTooOld(t *testing.T) {
+	sock, _ := fakeEngine(t, "1.39")
+	e, err := engine.NewLocal("ancient", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, err = e.Containers(context.Background())
+	if err == nil || !strings.HasPrefix(err.Error(), "ancient: the Docker engine at "+sock+" is too old: ") || !strings.HasSuffix(err.Error(), "(buttctl needs API 1.40 or later, Docker 19.03+)") || !engine.IsUnreachable(err) {
+		t.Errorf("err = %v", err)
 	}
 }

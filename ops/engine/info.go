@@ -11,6 +11,9 @@ import (
 
 // Info is what a hub's Docker engine says about itself.
 type Info struct {
+	// ID is the engine's own unique id: hubs that reach one engine through
+	// different ways share it.
+	ID string `json:"id"`
 	// Version is the engine's version ("20.10.24").
 	Version string `json:"version"`
 	// APIVersion is the API version buttctl and the engine agreed on.
@@ -38,6 +41,7 @@ func (e *Engine) Info(ctx context.Context) (Info, error) {
 	}
 	i := res.Info
 	return Info{
+		ID:      i.ID,
 		Version: i.ServerVersion, APIVersion: v, OS: i.OperatingSystem, Arch: i.Architecture,
 		CPUs: i.NCPU, MemoryBytes: i.MemTotal, StorageDriver: i.Driver,
 		Containers: i.Containers, Running: i.ContainersRunning,

@@ -121,7 +121,7 @@ pubs: [{name: a, hub: h1, env: {A: "1"}}]
 		{"image", `{name: a, hub: h1, env: {A: "1"}, image: "ahdinosaur/ssb-pub:2"}`, []string{"image: ahdinosaur/ssb-pub → ahdinosaur/ssb-pub:2"}},
 		{"env changed", `{name: a, hub: h1, env: {A: "2"}}`, []string{"env.A: 1 → 2"}},
 		{"env added and removed", `{name: a, hub: h1, env: {B: "x"}}`, []string{"env.B: (unset) → x", "env.A: 1 → (unset)"}},
-		{"port", `{name: a, hub: h1, env: {A: "1"}, port: 9000}`, []string{"port: 8008 → 9000"}},
+		{"port", `{name: a, hub: h1, env: {A: "1"}, port: 9000}`, []string{"env.ssb_port: 8008 → 9000", "port: 8008 → 9000"}},
 		{"memory", `{name: a, hub: h1, env: {A: "1"}, memory: 1g}`, []string{"memory: 64m → 1g"}},
 		{"health", `{name: a, hub: h1, env: {A: "1"}, health: {interval: 5s, retries: 3}}`, []string{"health: CMD sbot whoami, every 30s → CMD sbot whoami, every 5s, 3 retries"}},
 		{"host", `{name: a, hub: h1, env: {A: "1"}, host: pub.example.org}`, []string{"env.ssb_host: 10.0.0.1 → pub.example.org"}},

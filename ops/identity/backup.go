@@ -81,14 +81,14 @@ func Backup(ctx context.Context, svc *pubs.Service, store *Store, name string, w
 		image = ins.Config.Image
 	}
 	dataDir := svc.Inventory().ImageProfile(image).DataDir
-	secret, err := readSecret(ctx, e, c, dataDir)
+	secret, owner, err := readSecretOwned(ctx, e, c, dataDir)
 	if err != nil {
 		if errors.Is(err, ErrNoSecret) {
 			err = fmt.Errorf("%w (the pub has never run: it has no identity yet)", err)
 		}
 		return res, fail(err)
 	}
-	id, err := store.Record(name, hub, secret, now())
+	id, err := store.RecordOwned(name, hub, secret, &owner, now())
 	if err != nil {
 		return res, fail(err)
 	}

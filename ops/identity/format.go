@@ -252,3 +252,41 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // N is the number of bytes read so far.
 func (c *countingReader) N() int64 { return c.n.Load() }
+
+// secretSniffer hashes the secret file of a data archive written through
+// it (./secret), in a goroutine that parses the tar stream on the side.
+type secretSniffer struct {
+	pw   *io.PipeWriter
+	done chan string
+}
+
+func newSecretSniffer() *secretSniffer {
+	pr, pw := io.Pipe()
+	s := &secretSniffer{pw: pw, done: make(chan string, 1)}
+	go func() {
+		tap, err := rewrite(tar.NewReader(pr), tar.NewWriter(io.Discard), func(name string) (string, error) {
+			rel, err := relName(name)
+			return "./" + rel, err
+		})
+		// Drain, so that a writer never blocks on a parse that gave up.
+		_, _ = io.Copy(io.Discard, pr)
+		if err != nil || !tap.seen {
+			s.done <- ""
+			return
+		}
+		s.done <- tap.sum
+	}()
+	return s
+}
+
+func (s *secretSniffer) Write(p []byte) (int, error) {
+	_, _ = s.pw.Write(p)
+	return len(p), nil
+}
+
+// Close ends the stream and returns the sha256 of the secret file seen in
+// it ("" if there was none, or the archive did not parse).
+func (s *secretSniffer) Close() string {
+	s.pw.Close()
+	return <-s.done
+}

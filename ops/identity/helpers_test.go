@@ -33,7 +33,7 @@ func uniq(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b)
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,14 +46,14 @@ func freePort(t *testing.T) int {
 // localFleet is an inventory file whose hub "local" is this machine's real
 // Docker engine, plus extraHubs, with pubs, and the pub operations over it.
 type localFleet struct {
-	t     *testing.T
+	t     testing.TB
 	path  string
 	svc   *pubs.Service
 	store *identity.Store
 	api   *client.Client
 }
 
-func newLocalFleet(t *testing.T, extraHubs, pubsYAML string) *localFleet {
+func newLocalFleet(t testing.TB, extraHubs, pubsYAML string) *localFleet {
 	t.Helper()
 	pubstest.Require(t)
 	dir := t.TempDir()
@@ -113,7 +113,7 @@ func (f *localFleet) reload() {
 }
 
 // waitWhoami waits for pub to answer whoami.
-func waitWhoami(t *testing.T, svc *pubs.Service, pub string) string {
+func waitWhoami(t testing.TB, svc *pubs.Service, pub string) string {
 	t.Helper()
 	var id string
 	var err error
@@ -125,7 +125,7 @@ func waitWhoami(t *testing.T, svc *pubs.Service, pub string) string {
 }
 
 // waitFor polls cond until it holds, failing the test after a deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for delay := 10 * time.Millisecond; !cond(); delay = min(2*delay, 500*time.Millisecond) {
@@ -137,7 +137,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // writeData puts files into the pub's data directory through the engine.
-func writeData(t *testing.T, svc *pubs.Service, pub string, files map[string][]byte) {
+func writeData(t testing.TB, svc *pubs.Service, pub string, files map[string][]byte) {
 	t.Helper()
 	p, _ := svc.Inventory().Pub(pub)
 	e, err := svc.Engine(p.Hub)
@@ -166,7 +166,7 @@ func writeData(t *testing.T, svc *pubs.Service, pub string, files map[string][]b
 }
 
 // readData reads a file of the pub's data directory on hub through the engine.
-func readData(t *testing.T, svc *pubs.Service, hub, pub, name string) []byte {
+func readData(t testing.TB, svc *pubs.Service, hub, pub, name string) []byte {
 	t.Helper()
 	e, err := svc.Engine(hub)
 	if err != nil {
@@ -193,11 +193,25 @@ func readData(t *testing.T, svc *pubs.Service, hub, pub, name string) []byte {
 	return b
 }
 
-func mustContain(t *testing.T, what, got string, wants ...string) {
+func mustContain(t testing.TB, what, got string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(got, w) {
 			t.Errorf("%s = %q; want it to contain %q", what, got, w)
 		}
 	}
+}
+
+// tarBody is the content of the first file of a tar archive.
+func tarBody(t testing.TB, archive []byte) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(archive))
+	if _, err := tr.Next(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

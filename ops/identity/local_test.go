@@ -211,3 +211,33 @@ func statusOf(t *testing.T, svc *pubs.Service, pub string) pubs.Status {
 	t.Fatalf("pub %s not listed", pub)
 	return pubs.Status{}
 }
+
+// TestKeepReadsAVolumeWithoutContainer keeps the identity of a pub whose
+// container was removed (its volume left), through a container that never
+// starts and is removed again.
+func TestKeepReadsAVolumeWithoutContainer(t *testing.T) {
+	pub := uniq("it-keep")
+	f := newLocalFleet(t, "", fmt.Sprintf("  - {name: %s, hub: local, port: %d}\n", pub, freePort(t)))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := identity.Keep(ctx, f.svc, f.store, pub); !identity.IsNoSecret(err) {
+		t.Errorf("keep of a pub that is nowhere: %v", err)
+	}
+	if _, err := f.svc.Create(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	id := waitWhoami(t, f.svc, pub)
+	if _, err := f.svc.Remove(ctx, pub, false); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := identity.Keep(ctx, f.svc, f.store, pub)
+	if err != nil || kept.ID != id || kept.Hub != "local" {
+		t.Fatalf("keep = %+v, %v", kept, err)
+	}
+	if st := statusOf(t, f.svc, pub); st.State != pubs.StateMissing {
+		t.Errorf("keep left a container: %+v", st)
+	}
+	if secret, _, err := f.store.SecretOf(pub); err != nil || identity.PrivateKey(secret) == "" {
+		t.Errorf("stored secret: %v", err)
+	}
+}

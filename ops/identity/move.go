@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -22,8 +23,8 @@ type Step string
 const (
 	StepCheck           Step = "check"            // nothing changes: source, target, image, identity
 	StepSaveIdentity    Step = "save-identity"    // the secret is copied into the local identity store
-	StepStopSource      Step = "stop-source"      // source: restart policy "no", stopped
 	StepCreateTarget    Step = "create-target"    // target: image, network, volume, container (restart "no", not started)
+	StepStopSource      Step = "stop-source"      // source: restart policy "no", stopped
 	StepCopy            Step = "copy"             // the data streamed from source to target
 	StepVerifySecret    Step = "verify-secret"    // the target's secret file is the source's (sha256)
 	StepStartTarget     Step = "start-target"     // target started
@@ -35,10 +36,11 @@ const (
 )
 
 // Steps lists the steps of a move in order.
-var Steps = []Step{StepCheck, StepSaveIdentity, StepStopSource, StepCreateTarget, StepCopy, StepVerifySecret,
+var Steps = []Step{StepCheck, StepSaveIdentity, StepCreateTarget, StepStopSource, StepCopy, StepVerifySecret,
 	StepStartTarget, StepWhoami, StepUpdateInventory, StepRestartPolicy, StepRemoveSource, StepPurgeSource}
 
-func (s Step) index() int { return slices.Index(Steps, s) }
+// Index is the position of s in Steps (-1 if it is not a step).
+func (s Step) Index() int { return slices.Index(Steps, s) }
 
 // MoveOptions tune Move.
 type MoveOptions struct {
@@ -167,6 +169,10 @@ type mover struct {
 	journaled        bool
 	secret           []byte
 	srcImage, detail string
+	srcPolicy        engine.RestartPolicy
+	owner            FileOwner
+	// copied is the sha256 of the secret file the copy carried ("" if none).
+	copied string
 }
 
 func (m *mover) run(ctx context.Context) error {
@@ -195,7 +201,7 @@ func (m *mover) run(ctx context.Context) error {
 
 // begin journals step (once the move changes anything) and runs the test hook.
 func (m *mover) begin(step Step) error {
-	if step.index() >= StepStopSource.index() {
+	if step.Index() >= StepCreateTarget.Index() {
 		m.j.Step = step
 		if err := m.store.saveJournal(m.j); err != nil {
 			return err
@@ -245,7 +251,7 @@ func (m *mover) do(ctx context.Context, step Step) error {
 	case StepCheck:
 		return m.check(ctx)
 	case StepSaveIdentity:
-		id, err := m.store.Record(m.j.Pub, m.j.From, m.secret, m.o.Now())
+		id, err := m.store.RecordOwned(m.j.Pub, m.j.From, m.secret, &m.owner, m.o.Now())
 		if err != nil {
 			return err
 		}
@@ -260,16 +266,13 @@ func (m *mover) do(ctx context.Context, step Step) error {
 	case StepCopy:
 		return m.copy(ctx)
 	case StepVerifySecret:
-		c, err := m.dst.PubContainer(ctx, m.j.Pub)
-		if err != nil {
-			return err
+		// The copy hashed the secret file on its way to the target, whose
+		// engine wrote every byte or failed the copy.
+		if m.copied == "" {
+			return fmt.Errorf("the data copied to %s had no secret file", m.j.To)
 		}
-		got, err := readSecret(ctx, m.dst, c, m.spec.DataDir)
-		if err != nil {
-			return err
-		}
-		if SHA256(got) != m.j.SecretSHA256 {
-			return fmt.Errorf("the secret file on %s is not the source's (sha256 %s, want %s)", m.j.To, SHA256(got), m.j.SecretSHA256)
+		if m.copied != m.j.SecretSHA256 {
+			return fmt.Errorf("the secret file copied to %s is not the one read before the move (sha256 %s, want %s)", m.j.To, m.copied, m.j.SecretSHA256)
 		}
 		return nil
 	case StepStartTarget:
@@ -305,29 +308,58 @@ func (m *mover) do(ctx context.Context, step Step) error {
 	return fmt.Errorf("unknown step %s", step)
 }
 
-// check looks at source and target without changing anything.
+// check looks at source and target, at once, without changing anything.
 func (m *mover) check(ctx context.Context) error {
 	var err error
-	name := m.j.Pub
 	if m.src, err = m.svc.Engine(m.j.From); err != nil {
 		return err
 	}
 	if m.dst, err = m.svc.Engine(m.j.To); err != nil {
 		return err
 	}
-	m.srcC, err = m.src.PubContainer(ctx, name)
+	if m.spec, err = specOn(m.svc, m.pub, m.j.To); err != nil {
+		return err
+	}
+	target := make(chan error, 1)
+	go func() { target <- m.checkTarget(ctx) }()
+	return errors.Join(m.checkSource(ctx), <-target)
+}
+
+// checkSource reads the pub's secret on the source and checks that the
+// running pub answers whoami with its id.
+func (m *mover) checkSource(ctx context.Context) error {
+	var err error
+	m.srcC, err = m.src.PubContainer(ctx, m.j.Pub)
 	if engine.IsNotFound(err) {
-		return fmt.Errorf("no container on %s to move (create it with 'buttctl pub create %s')", m.j.From, name)
+		return fmt.Errorf("no container on %s to move (create it with 'buttctl pub create %s')", m.j.From, m.j.Pub)
 	}
 	if err != nil {
 		return err
 	}
-	m.srcImage = m.srcC.Image
-	if ins, err := m.src.Inspect(ctx, m.srcC); err == nil && ins.Config != nil {
-		m.srcImage = ins.Config.Image
+	m.srcImage, m.srcPolicy = m.srcC.Image, engine.RestartPolicy{}
+	if ins, err := m.src.Inspect(ctx, m.srcC); err == nil {
+		if ins.Config != nil {
+			m.srcImage = ins.Config.Image
+		}
+		if ins.HostConfig != nil {
+			m.srcPolicy = engine.RestartPolicy{Name: string(ins.HostConfig.RestartPolicy.Name), MaxRetries: ins.HostConfig.RestartPolicy.MaximumRetryCount}
+		}
 	}
 	m.srcDir = m.svc.Inventory().ImageProfile(m.srcImage).DataDir
-	if m.secret, err = readSecret(ctx, m.src, m.srcC, m.srcDir); err != nil {
+	var answered string
+	asked := make(chan error, 1)
+	if m.srcC.State == "running" {
+		go func() {
+			var err error
+			answered, err = whoami(ctx, m.svc, m.src, m.srcC, m.srcImage)
+			asked <- err
+		}()
+	} else {
+		asked <- nil
+	}
+	m.secret, m.owner, err = readSecretOwned(ctx, m.src, m.srcC, m.srcDir)
+	werr := <-asked
+	if err != nil {
 		if errors.Is(err, ErrNoSecret) {
 			err = fmt.Errorf("%w (the pub has never run: create it on %s instead)", err, m.j.To)
 		}
@@ -337,24 +369,21 @@ func (m *mover) check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.srcC.State == "running" {
-		// The secret read is the one the pub uses.
-		id, err := whoami(ctx, m.svc, m.src, m.srcC, m.srcImage)
-		if err != nil {
-			return fmt.Errorf("whoami on %s: %w", m.j.From, err)
-		}
-		if id != sec.ID {
-			return fmt.Errorf("the pub answers whoami with %s but its secret file in %s is %s's: check the image's data_dir", id, m.srcDir, sec.ID)
-		}
+	if werr != nil {
+		return fmt.Errorf("whoami on %s: %w", m.j.From, werr)
 	}
-	if m.spec, err = specOn(m.svc, m.pub, m.j.To); err != nil {
-		return err
+	if answered != "" && answered != sec.ID {
+		// The secret read must be the one the pub uses.
+		return fmt.Errorf("the pub answers whoami with %s but its secret file in %s is %s's: check the image's data_dir", answered, m.srcDir, sec.ID)
 	}
-	if _, err := m.dst.Ping(ctx); err != nil {
-		return err
-	}
-	// The target must be free of the pub, but for volumes earlier moves
-	// left there (stale copies of this identity, which is safe on the source).
+	return nil
+}
+
+// checkTarget checks that the target answers and is free of the pub, but
+// for what earlier moves left there (stale copies of this identity, which
+// is safe on the source).
+func (m *mover) checkTarget(ctx context.Context) error {
+	name := m.j.Pub
 	if c, err := m.dst.PubContainer(ctx, name); err == nil {
 		if !m.keptOn(m.j.To, true) {
 			return fmt.Errorf("%s already has a container for the pub (%s): remove it there first", m.j.To, c.State)
@@ -379,11 +408,14 @@ func (m *mover) keptOn(hub string, container bool) bool {
 }
 
 func (m *mover) stopSource(ctx context.Context) error {
-	policy, err := m.src.GetRestartPolicy(ctx, m.srcC)
-	if err != nil {
-		return err
+	if m.srcPolicy.Name == "" {
+		policy, err := m.src.GetRestartPolicy(ctx, m.srcC)
+		if err != nil {
+			return err
+		}
+		m.srcPolicy = policy
 	}
-	m.j.SourceRestart = policy
+	m.j.SourceRestart = m.srcPolicy
 	m.j.SourceWasRunning = m.srcC.State == "running" || m.srcC.State == "restarting" || m.srcC.State == "paused"
 	if err := m.store.saveJournal(m.j); err != nil {
 		return err
@@ -455,7 +487,9 @@ func (m *mover) copy(ctx context.Context) error {
 	defer rc.Close()
 	counted := &countingReader{r: rc, progress: m.o.Progress}
 	tap := &errTap{r: counted}
-	werr := m.dst.WritePath(ctx, c, m.spec.DataDir, tap)
+	sniff := newSecretSniffer()
+	werr := m.dst.WritePath(ctx, c, m.spec.DataDir, io.TeeReader(tap, sniff))
+	m.copied = sniff.Close()
 	m.res.Bytes = counted.N()
 	if err := tap.error(); err != nil {
 		return fmt.Errorf("reading the data on %s: %w", m.j.From, err)

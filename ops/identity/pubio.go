@@ -19,30 +19,45 @@ const maxSecretSize = 64 << 10
 // ErrNoSecret: the pub's data directory has no secret file (yet).
 var ErrNoSecret = errors.New("no secret file")
 
+// FileOwner is the owner and mode of a pub's secret file, which its server
+// must be able to read (ssb-pub runs as uid 1000).
+type FileOwner struct {
+	UID  int   `json:"uid"`
+	GID  int   `json:"gid"`
+	Mode int64 `json:"mode"`
+}
+
 // readSecret reads the secret file in a container's data directory, through
 // the engine's archive API (the container may be in any state).
 func readSecret(ctx context.Context, e *engine.Engine, c engine.Container, dataDir string) ([]byte, error) {
+	b, _, err := readSecretOwned(ctx, e, c, dataDir)
+	return b, err
+}
+
+// readSecretOwned is readSecret with the file's owner and mode.
+func readSecretOwned(ctx context.Context, e *engine.Engine, c engine.Container, dataDir string) ([]byte, FileOwner, error) {
+	var owner FileOwner
 	rc, err := e.ReadPath(ctx, c, path.Join(dataDir, SecretFile))
 	if engine.IsNotFound(err) {
-		return nil, fmt.Errorf("%s has no %s: %w", dataDir, SecretFile, ErrNoSecret)
+		return nil, owner, fmt.Errorf("%s has no %s: %w", dataDir, SecretFile, ErrNoSecret)
 	}
 	if err != nil {
-		return nil, err
+		return nil, owner, err
 	}
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	h, err := tr.Next()
 	if err != nil {
-		return nil, fmt.Errorf("reading %s/%s: %w", dataDir, SecretFile, err)
+		return nil, owner, fmt.Errorf("reading %s/%s: %w", dataDir, SecretFile, err)
 	}
 	if h.Typeflag != tar.TypeReg || h.Size > maxSecretSize {
-		return nil, fmt.Errorf("%s/%s is not a regular file of at most %d bytes", dataDir, SecretFile, maxSecretSize)
+		return nil, owner, fmt.Errorf("%s/%s is not a regular file of at most %d bytes", dataDir, SecretFile, maxSecretSize)
 	}
 	b, err := io.ReadAll(tr)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s/%s: %w", dataDir, SecretFile, err)
+		return nil, owner, fmt.Errorf("reading %s/%s: %w", dataDir, SecretFile, err)
 	}
-	return b, nil
+	return b, FileOwner{UID: h.Uid, GID: h.Gid, Mode: h.Mode & 0o7777}, nil
 }
 
 // whoami asks container c, running image, for its SSB id.

@@ -95,6 +95,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return res, fail(err)
 	}
 	defer unlock()
+
 	spec, err := specOn(svc, p, hub)
 	if err != nil {
 		return res, fail(err)
@@ -176,7 +177,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 	if werr != nil {
 		return res, undo(werr)
 	}
-	secret, err := readSecret(ctx, e, c, spec.DataDir)
+	secret, owner, err := readSecretOwned(ctx, e, c, spec.DataDir)
 	if err != nil {
 		return res, undo(err)
 	}
@@ -210,7 +211,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		}
 		res.InventoryUpdated = true
 	}
-	if _, err := store.Record(name, hub, secret, now()); err != nil {
+	if _, err := store.RecordOwned(name, hub, secret, &owner, now()); err != nil {
 		return res, fail(fmt.Errorf("restored, but %w", err))
 	}
 	return res, nil
@@ -250,10 +251,10 @@ func clearForRestore(ctx context.Context, svc *pubs.Service, store *Store, e *en
 		}
 	}
 	var replaced *Identity
-	secret, err := readSecret(ctx, e, c, spec.DataDir)
+	secret, owner, err := readSecretOwned(ctx, e, c, spec.DataDir)
 	switch {
 	case err == nil:
-		id, err := store.Record(spec.Pub, e.Hub(), secret, now())
+		id, err := store.RecordOwned(spec.Pub, e.Hub(), secret, &owner, now())
 		if err != nil {
 			return nil, fmt.Errorf("keeping the identity there before replacing it: %w", err)
 		}

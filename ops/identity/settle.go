@@ -136,8 +136,8 @@ func back(ctx context.Context, svc *pubs.Service, store *Store, j *Journal) (str
 		return "", err
 	}
 	var notes []string
-	step := j.Step.index()
-	if step >= StepCreateTarget.index() {
+	step := j.Step.Index()
+	if step >= StepCreateTarget.Index() {
 		spec, err := specOn(svc, p, j.To)
 		if err == nil {
 			var dst *engine.Engine
@@ -148,7 +148,7 @@ func back(ctx context.Context, svc *pubs.Service, store *Store, j *Journal) (str
 		switch {
 		case err == nil:
 			notes = append(notes, "removed what it had made on "+j.To)
-		case step >= StepStartTarget.index():
+		case step >= StepStartTarget.Index():
 			return "", pubError(j.Pub, j.From, fmt.Errorf("the pub may have started on %s and its container there could not be removed (%v), so it stays stopped on %s, where the inventory places it: when %s answers, run 'buttctl pub move %s --to %s' again", j.To, trimHub(err, j.To), j.From, j.To, j.Pub, j.To))
 		default:
 			// Never started, restart policy "no": it cannot run by itself.
@@ -157,7 +157,7 @@ func back(ctx context.Context, svc *pubs.Service, store *Store, j *Journal) (str
 			notes = append(notes, fmt.Sprintf("left a never-started container and a partial volume on %s (%v): the next move of the pub removes them", j.To, trimHub(err, j.To)))
 		}
 	}
-	if step >= StepStopSource.index() {
+	if step >= StepStopSource.Index() {
 		if err := restartSource(ctx, svc, j); err != nil {
 			return "", pubError(j.Pub, j.From, fmt.Errorf("%s; but %v: the inventory still places it on %s; run 'buttctl pub start %s' when %s answers", strings.Join(notes, "; "), err, j.From, j.Pub, j.From))
 		}

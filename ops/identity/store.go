@@ -36,6 +36,9 @@ var ErrNoIdentity = errors.New("no identity recorded")
 type Identity struct {
 	Pub string `json:"pub"`
 	Secret
+	// Owner is the secret file's owner and mode in the pub's data
+	// directory (nil: unknown), for restores from the store.
+	Owner *FileOwner `json:"secret_owner,omitempty"`
 	// Hub is where the pub ran when its identity was recorded.
 	Hub        string    `json:"hub"`
 	RecordedAt time.Time `json:"recorded_at"`
@@ -151,6 +154,11 @@ func (s *Store) lock() (unlock func(), err error) {
 // and returns what is recorded. If the store held another identity for pub,
 // that one is moved to replaced/, never deleted.
 func (s *Store) Record(pub, hub string, secret []byte, now time.Time) (Identity, error) {
+	return s.RecordOwned(pub, hub, secret, nil, now)
+}
+
+// RecordOwned is Record with the secret file's owner and mode (nil: unknown).
+func (s *Store) RecordOwned(pub, hub string, secret []byte, owner *FileOwner, now time.Time) (Identity, error) {
 	if err := checkName(pub); err != nil {
 		return Identity{}, err
 	}
@@ -171,6 +179,9 @@ func (s *Store) Record(pub, hub string, secret []byte, now time.Time) (Identity,
 	switch {
 	case err == nil && old.SHA256 == sec.SHA256:
 		old.Hub, old.ID = hub, sec.ID
+		if owner != nil {
+			old.Owner = owner
+		}
 		return old, s.writeJSON(filepath.Join(dir, "identity.json"), old)
 	case err == nil:
 		if err := s.retire(pub, old, now); err != nil {
@@ -179,7 +190,7 @@ func (s *Store) Record(pub, hub string, secret []byte, now time.Time) (Identity,
 	case !errors.Is(err, ErrNoIdentity):
 		return Identity{}, err
 	}
-	id := Identity{Pub: pub, Secret: sec, Hub: hub, RecordedAt: now.UTC()}
+	id := Identity{Pub: pub, Secret: sec, Owner: owner, Hub: hub, RecordedAt: now.UTC()}
 	if err := writePrivate(filepath.Join(dir, SecretFile), secret); err != nil {
 		return Identity{}, fmt.Errorf("identity store: %w", err)
 	}

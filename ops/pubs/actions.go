@@ -150,13 +150,17 @@ type Result struct {
 	State string
 }
 
-// Start starts the pub's container.
+// Start starts the pub's container, and clears the record of an operator
+// stop (so that watch keeps it running again).
 func (s *Service) Start(ctx context.Context, name string) (Result, error) {
 	t, c, err := s.resolve(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
 	r := Result{Pub: name, Hub: t.pub.Hub, State: c.State}
+	if err := s.clearOperatorStop(ctx, t, c); err != nil {
+		return r, err
+	}
 	if c.State == "running" {
 		return r, nil
 	}
@@ -168,13 +172,21 @@ func (s *Service) Start(ctx context.Context, name string) (Result, error) {
 	return r, nil
 }
 
-// Stop stops the pub's container (SIGTERM, then SIGKILL after its stop timeout).
+// Stop stops the pub's container (SIGTERM, then SIGKILL after its stop
+// timeout). It first records in the container that an operator stopped it
+// (engine.OperatorStop, by Operator), so that watch leaves it stopped until
+// Start or Restart.
 func (s *Service) Stop(ctx context.Context, name string) (Result, error) {
 	t, c, err := s.resolve(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
 	r := Result{Pub: name, Hub: t.pub.Hub, State: c.State}
+	if rec, err := t.eng.OperatorStopOf(ctx, c); err != nil || !rec.Stopped {
+		if err := t.eng.SetOperatorStop(ctx, c, engine.OperatorStop{Stopped: true, By: s.Operator, At: s.Now().UTC()}); err != nil {
+			return r, t.fail(err)
+		}
+	}
 	if c.State != "running" && c.State != "restarting" && c.State != "paused" {
 		return r, nil
 	}
@@ -185,19 +197,35 @@ func (s *Service) Stop(ctx context.Context, name string) (Result, error) {
 	return r, nil
 }
 
-// Restart restarts the pub's container (starts it if it was not running).
+// Restart restarts the pub's container (starts it if it was not running),
+// and clears the record of an operator stop.
 func (s *Service) Restart(ctx context.Context, name string) (Result, error) {
 	t, c, err := s.resolve(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
 	r := Result{Pub: name, Hub: t.pub.Hub, State: c.State}
+	if err := s.clearOperatorStop(ctx, t, c); err != nil {
+		return r, err
+	}
 	if err := t.eng.Restart(ctx, c, nil); err != nil {
 		spec, _ := pubspec.Build(s.inv, t.pub)
 		return r, t.fail(explainStart(err, spec))
 	}
 	r.Done, r.State = true, "running"
 	return r, nil
+}
+
+// clearOperatorStop clears c's record of an operator stop, if it has one.
+func (s *Service) clearOperatorStop(ctx context.Context, t target, c engine.Container) error {
+	rec, err := t.eng.OperatorStopOf(ctx, c)
+	if err != nil {
+		return t.fail(err)
+	}
+	if !rec.Stopped {
+		return nil
+	}
+	return t.fail(t.eng.SetOperatorStop(ctx, c, engine.OperatorStop{By: s.Operator, At: s.Now().UTC()}))
 }
 
 // Kill sends signal ("" for SIGKILL) to the pub's running container.

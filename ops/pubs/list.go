@@ -47,6 +47,9 @@ type Status struct {
 	// Orphan says the container is buttctl's but the inventory does not place
 	// that pub on that hub.
 	Orphan bool `json:"orphan,omitempty"`
+	// OperatorStop is set when an operator stopped the pub through buttctl
+	// (`pub stop`): watch leaves it stopped until `pub start`.
+	OperatorStop *engine.OperatorStop `json:"operator_stop,omitempty"`
 	// Error says why the hub could not be asked, or whoami failed.
 	Error string `json:"error,omitempty"`
 }
@@ -165,6 +168,11 @@ func (s *Service) status(ctx context.Context, e *engine.Engine, c engine.Contain
 		return st
 	}
 	st.fromInspection(ins, s.Now())
+	if st.State != "running" {
+		if rec, err := e.OperatorStopOf(ctx, c); err == nil && rec.Stopped {
+			st.OperatorStop = &rec
+		}
+	}
 	if p != nil {
 		if spec, err := pubspec.Build(s.inv, *p); err == nil {
 			st.Drift = ins.Config.Labels[engine.LabelSpec] != spec.Labels[engine.LabelSpec]

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/user"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +33,9 @@ type Service struct {
 	dial HubDialer
 	// Now is the clock (tests replace it).
 	Now func() time.Time
+	// Operator names who acts, in records such as an operator stop:
+	// "user@host" of this process by default.
+	Operator string
 
 	mu      sync.Mutex
 	engines map[string]*engine.Engine
@@ -38,7 +43,20 @@ type Service struct {
 
 // New returns the pub operations over inv's hubs, reached through dial.
 func New(inv *inventory.Inventory, dial HubDialer) *Service {
-	return &Service{inv: inv, dial: dial, Now: time.Now, engines: map[string]*engine.Engine{}}
+	return &Service{inv: inv, dial: dial, Now: time.Now, Operator: operator(), engines: map[string]*engine.Engine{}}
+}
+
+// operator is "user@host" of this process.
+func operator() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		return name
+	}
+	return name + "@" + host
 }
 
 // Inventory is the inventory the service operates.

@@ -206,6 +206,8 @@ func lifecycle(t *testing.T, inv *inventory.Inventory, pub string, port int, pub
 	}
 	if st := statusOf(t, s, pub); st.State != "exited" || st.Uptime != 0 || st.Identity != "" {
 		t.Errorf("stopped pub listed as %+v", st)
+	} else if st.OperatorStop == nil || st.OperatorStop.By != s.Operator || !strings.Contains(s.Operator, "@") {
+		t.Errorf("pub stop left no operator-stop record by %q: %+v", s.Operator, st.OperatorStop)
 	}
 	if r, err := s.Stop(ctx, pub); err != nil || r.Done {
 		t.Errorf("stop of a stopped pub: %+v %v", r, err)
@@ -218,6 +220,16 @@ func lifecycle(t *testing.T, inv *inventory.Inventory, pub string, port int, pub
 	}
 	if r, err := s.Start(ctx, pub); err != nil || !r.Done {
 		t.Fatalf("start: %+v %v", r, err)
+	}
+	waitWhoami(t, s, pub)
+	if _, err := s.Stop(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Restart(ctx, pub); err != nil || !r.Done {
+		t.Fatalf("restart of a stopped pub: %+v %v", r, err)
+	}
+	if st := statusOf(t, s, pub); st.OperatorStop != nil {
+		t.Errorf("pub start/restart kept the operator-stop record: %+v", st.OperatorStop)
 	}
 	waitWhoami(t, s, pub)
 	if r, err := s.Kill(ctx, pub, "SIGKILL"); err != nil || !r.Done {

@@ -367,7 +367,7 @@ cmd_start() {
 	STARTED_HERE=1
 	rm -rf "$S"
 	STARTING=1
-	trap 'log "start failed at line $LINENO: see $S/log/setup.log and $S/log/"; cmd_stop' ERR
+	trap 'log "start failed at line $LINENO ($BASH_COMMAND): see $S/log/ (setup.log: $(tail -2 "$S/log/setup.log" 2>/dev/null | tr "\n" " "))"; cmd_stop' ERR
 	mkdir -p "$S/log"
 	: >"$S/pids"
 	SERVICE_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
@@ -436,7 +436,21 @@ cmd_run() {
 	flock 9
 	STARTED_HERE=
 	trap '[ -n "$STARTED_HERE" ] && cmd_stop' EXIT
-	cmd_start
+	if cmd_status; then
+		log "using the services already running (state in $S)"
+	else
+		STARTED_HERE=1
+		# A start that fails (a port still held, a slow service) is tried
+		# once more; the first attempt's logs are kept in $S.failed. (The
+		# subshell runs as a job so that set -e holds inside it.)
+		(cmd_start) &
+		if ! wait $!; then
+			rm -rf "$S.failed" && mkdir -p "$S.failed" && cp -a "$S/log" "$S.failed/" 2>/dev/null || true
+			log "retrying the start once (the failed attempt's logs: $S.failed/log)"
+			(cmd_start) &
+			wait $!
+		fi
+	fi
 	BUTTCTL_OPENSTACK="$S" "$@"
 }
 

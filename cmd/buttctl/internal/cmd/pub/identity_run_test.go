@@ -97,10 +97,13 @@ func TestBackupRestoreCommandsOnTheLocalHub(t *testing.T) {
 
 	// rm --purge; restore: same identity.
 	io, out, errOut, ps = w.streams()
-	if err := rmRun(&RmOptions{IO: io, Pubs: ps, Name: a, Purge: true, Yes: true, Timeout: time.Minute}); err != nil {
+	if err := rmRun(&RmOptions{IO: io, Pubs: ps, Store: store, Name: a, Purge: true, Yes: true, Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	keep(out, errOut)
+	if !strings.Contains(out.String(), "(identity "+id+" deleted from the hub; a copy is kept in the local identity store)") {
+		t.Errorf("rm --purge printed %q", out)
+	}
 	io, out, errOut, ps = w.streams()
 	_ = listRun(&ListOptions{IO: io, Pubs: ps, Store: store, Hubs: []string{"local"}, Output: output.Table, Timeout: time.Minute})
 	keep(out, errOut)

@@ -181,6 +181,10 @@ func backupText(t *time.Time, now time.Time, tty bool) string {
 }
 
 func stateCell(r pubs.Status) output.Cell {
+	if r.OperatorStop != nil {
+		// Stopped on purpose: watch leaves it so until 'pub start'.
+		return output.Cell{Text: r.State + " (operator stop)", Color: output.Grey}
+	}
 	switch r.State {
 	case "running":
 		return output.Cell{Text: r.State, Color: output.Green}

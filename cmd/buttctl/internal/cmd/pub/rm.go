@@ -10,12 +10,15 @@ import (
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
+	"github.com/buttctl/buttctl/ops/identity"
 )
 
 // RmOptions is everything `buttctl pub rm` needs.
 type RmOptions struct {
-	IO      *iostreams.IOStreams
-	Pubs    Pubs
+	IO   *iostreams.IOStreams
+	Pubs Pubs
+	// Store keeps a copy of the identity before --purge deletes it (nil: none).
+	Store   func() (*identity.Store, error)
 	Name    string
 	Purge   bool
 	Yes     bool
@@ -24,7 +27,7 @@ type RmOptions struct {
 
 // NewCmdRm builds `buttctl pub rm`; runF replaces the run in tests.
 func NewCmdRm(f *cmdutil.Factory, runF func(*RmOptions) error) *cobra.Command {
-	opts := &RmOptions{IO: f.IOStreams, Pubs: pubsOf(f)}
+	opts := &RmOptions{IO: f.IOStreams, Pubs: pubsOf(f), Store: f.IdentityStore}
 	cmd := &cobra.Command{
 		Use:   "rm NAME [--purge [--yes]]",
 		Short: "Remove a pub's container (and, with --purge, its data and identity)",
@@ -32,8 +35,10 @@ func NewCmdRm(f *cmdutil.Factory, runF func(*RmOptions) error) *cobra.Command {
 the pub's identity (its secret key), is kept: 'buttctl pub create' makes the
 container again with the same identity.
 
---purge also deletes the data volume, and with it the pub's identity, for
-good. It asks for the pub's name on a terminal; elsewhere it needs --yes.`,
+--purge also deletes the data volume, and with it the pub's identity, from
+the hub for good; a copy of the identity (its secret file) is kept in the
+local identity store first, and nothing is removed if that fails. It asks
+for the pub's name on a terminal; elsewhere it needs --yes.`,
 		Example: `  buttctl pub rm scuttle-1
   buttctl pub rm scuttle-1 --purge --yes`,
 		Args: cmdutil.Args(cobra.ExactArgs(1)),
@@ -72,6 +77,20 @@ func rmRun(opts *RmOptions) error {
 	}
 	ctx, cancel := withTimeout(opts.Timeout)
 	defer cancel()
+	var kept *identity.Identity
+	if opts.Purge && opts.Store != nil {
+		store, err := opts.Store()
+		if err != nil {
+			return err
+		}
+		id, err := identity.Keep(ctx, svc, store, opts.Name)
+		switch {
+		case err == nil:
+			kept = &id
+		case !identity.IsNoSecret(err):
+			return fmt.Errorf("%w; nothing removed: the identity is kept in the local identity store before --purge deletes it", err)
+		}
+	}
 	r, err := svc.Remove(ctx, opts.Name, opts.Purge)
 	if err != nil {
 		return asUsage(err)
@@ -81,7 +100,11 @@ func rmRun(opts *RmOptions) error {
 		what = append(what, "container")
 	}
 	if r.VolumeRemoved {
-		what = append(what, "volume "+r.Volume+" (identity deleted)")
+		if kept != nil {
+			what = append(what, "volume "+r.Volume+" (identity "+kept.ID+" deleted from the hub; a copy is kept in the local identity store)")
+		} else {
+			what = append(what, "volume "+r.Volume+" (identity deleted)")
+		}
 	}
 	msg := fmt.Sprintf("removed %s's %s on %s", opts.Name, strings.Join(what, " and "), r.Hub)
 	if r.VolumeExists {

@@ -14,6 +14,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/pub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/tuicmd"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/version"
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/watchcmd"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 )
 
@@ -72,6 +73,7 @@ On a terminal, 'buttctl' alone opens the console (as 'buttctl tui').`,
 	cmd.AddCommand(completion.NewCmdCompletion(f))
 	cmd.AddCommand(pub.NewCmdPub(f))
 	cmd.AddCommand(fleetcmd.NewCmdStatus(f, nil))
+	cmd.AddCommand(watchcmd.NewCmdWatch(f, nil))
 	cmd.AddCommand(fleetcmd.NewCmdPlan(f, nil))
 	cmd.AddCommand(fleetcmd.NewCmdApply(f, nil))
 	cmd.AddCommand(tuicmd.NewCmdTui(f, nil))

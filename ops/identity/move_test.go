@@ -1,0 +1,214 @@
+package identity_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/buttctl/buttctl/ops/identity"
+	"github.com/buttctl/buttctl/ops/pubspec"
+	"github.com/buttctl/buttctl/ops/testworld"
+)
+
+// TestBackupRestoreAndMoveOnTheWorld drives a pub through backup, rm
+// --purge, restore and moves between two hubs of the test world, each with
+// its own sshd and dockerd, and checks its identity and data at each turn.
+func TestBackupRestoreAndMoveOnTheWorld(t *testing.T) {
+	w := testworld.ForTest(t, 2)
+	port, err := w.AllocPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := testworld.UniqueName("mv")
+	f := newWorldFleet(t, w, testworld.Pub{Name: pub, Hub: "hub-1", Port: port})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	outputs := map[string]string{}
+	keep := func(name string, v any, err error) {
+		b, _ := json.Marshal(v)
+		outputs[name] = string(b) + " " + fmt.Sprint(err)
+	}
+
+	if _, err := f.svc.Create(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	id := f.whoamiOn("hub-1", pub)
+	blob := fillData(t, f.svc, pub, 5<<20)
+
+	// backup → rm --purge → restore: same whoami, same data.
+	file := filepath.Join(t.TempDir(), "b.tar.gz")
+	bres, err := identity.BackupToFile(ctx, f.svc, f.store, pub, file, identity.BackupOptions{})
+	keep("backup", bres, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bres.Manifest.Identity != id || bres.Manifest.Hub != "hub-1" || bres.Manifest.Consistency != "paused" || bres.Manifest.Image != testworld.PubImage {
+		t.Errorf("manifest %+v", bres.Manifest)
+	}
+	rm, err := f.svc.Remove(ctx, pub, true)
+	if err != nil || !rm.VolumeRemoved {
+		t.Fatalf("rm --purge: %+v %v", rm, err)
+	}
+	if on := f.running(pub); len(on) != 0 {
+		t.Fatalf("after rm the pub runs on %v", on)
+	}
+	rres, err := identity.Restore(ctx, f.svc, f.store, pub, mustOpen(t, file), identity.RestoreOptions{})
+	keep("restore", rres, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.checkOneCopy(pub, id, "after restore")
+	if got := readData(t, f.svc, "hub-1", pub, "blob"); !bytes.Equal(got, blob) {
+		t.Error("restored data differs")
+	}
+
+	// move hub-1 → hub-2.
+	key := f.privateKey("hub-1", pub)
+	var rec recorder
+	var copied int64
+	var busy, moving bool
+	mres, err := identity.Move(ctx, f.svc, f.store, pub, identity.MoveOptions{To: "hub-2", Report: rec.report, Progress: func(n int64) { copied = n },
+		BeforeStep: func(s identity.Step) error {
+			if s == identity.StepCopy {
+				// What watch sees of a move under way.
+				busy, moving = f.store.Busy(pub), f.store.Moving(pub)
+			}
+			return nil
+		}})
+	keep("move", mres, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mres.From != "hub-1" || mres.To != "hub-2" || mres.ID != id || mres.SourcePurged || mres.Bytes < 5<<20 || copied != mres.Bytes {
+		t.Errorf("move result %+v (progress %d)", mres, copied)
+	}
+	f.checkOneCopy(pub, id, "after the move")
+	if !busy || !moving {
+		t.Errorf("during the move, the store said busy %v, moving %v", busy, moving)
+	}
+	if f.store.Busy(pub) || f.store.Moving(pub) {
+		t.Error("the move's lock or journal outlived it")
+	}
+	f.reload()
+	if got := readData(t, f.svc, "hub-2", pub, "blob"); !bytes.Equal(got, blob) {
+		t.Error("moved data differs")
+	}
+	text, _ := os.ReadFile(f.path)
+	if !strings.Contains(string(text), "# buttctl inventory of test world") || !strings.Contains(string(text), "hub: hub-2") {
+		t.Errorf("inventory after the move (comments kept, hub-2):\n%s", text)
+	}
+	// The source container is gone, its volume kept.
+	api1, err := w.Hub("hub-1").DockerClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api1.Close()
+	if _, err := api1.ContainerInspect(ctx, pubspec.ContainerName(pub), client.ContainerInspectOptions{}); err == nil {
+		t.Error("the source container is still on hub-1")
+	}
+	if _, err := api1.VolumeInspect(ctx, pubspec.VolumeName(pub), client.VolumeInspectOptions{}); err != nil {
+		t.Errorf("the source volume is gone from hub-1: %v", err)
+	}
+	// The restart policy is the spec's again on hub-2.
+	e2, _ := f.svc.Engine("hub-2")
+	c2, _ := e2.PubContainer(ctx, pub)
+	if p, err := e2.GetRestartPolicy(ctx, c2); err != nil || p.Name != "unless-stopped" {
+		t.Errorf("restart policy on hub-2: %+v %v", p, err)
+	}
+	if j, ok, _ := f.store.MoveJournal(pub); !ok || j.State != identity.JournalDone || len(j.KeptVolumes) != 1 || j.KeptVolumes[0].Hub != "hub-1" {
+		t.Errorf("journal after the move: %+v %v", j, ok)
+	}
+
+	// The same command with --purge-source removes the old volume.
+	pres, err := identity.Move(ctx, f.svc, f.store, pub, identity.MoveOptions{To: "hub-2", PurgeSource: true})
+	keep("purge", pres, err)
+	if err != nil || !pres.AlreadyThere || !pres.SourcePurged {
+		t.Fatalf("move --purge-source again: %+v %v", pres, err)
+	}
+	if _, err := api1.VolumeInspect(ctx, pubspec.VolumeName(pub), client.VolumeInspectOptions{}); err == nil {
+		t.Error("the source volume is still on hub-1 after --purge-source")
+	}
+	if _, ok, _ := f.store.MoveJournal(pub); ok {
+		t.Error("the journal outlived the purge")
+	}
+	// And back, purging at once.
+	back, err := identity.Move(ctx, f.svc, f.store, pub, identity.MoveOptions{To: "hub-1", PurgeSource: true})
+	keep("back", back, err)
+	if err != nil || !back.SourcePurged {
+		t.Fatalf("move back: %+v %v", back, err)
+	}
+	f.checkOneCopy(pub, id, "after the move back")
+
+	outputs["reports"] = rec.text()
+	noKey(t, key, outputs)
+	noKey(t, key, f.logsOf(pub))
+	if len(rec.lines) != len(identity.Steps)-1 {
+		t.Errorf("reported steps: %v", rec.lines)
+	}
+}
+
+// TestRestoreFromStoreRecreatesALostPub is watch's re-allocation: the
+// identity kept while the pub ran, the pub lost with its volume, then
+// recreated on another hub from the store alone, owner and mode of its
+// secret kept (the test pub runs as uid 1000 and must read it).
+func TestRestoreFromStoreRecreatesALostPub(t *testing.T) {
+	w := testworld.ForTest(t, 2)
+	port, err := w.AllocPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := testworld.UniqueName("keep")
+	f := newWorldFleet(t, w, testworld.Pub{Name: pub, Hub: "hub-1", Port: port})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := f.svc.Create(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	id := f.whoamiOn("hub-1", pub)
+	kept, err := identity.Keep(ctx, f.svc, f.store, pub)
+	if err != nil || kept.ID != id {
+		t.Fatalf("keep: %+v %v", kept, err)
+	}
+	if kept.Owner == nil || kept.Owner.UID != 1000 || kept.Owner.Mode&0o077 != 0 {
+		t.Errorf("recorded owner %+v", kept.Owner)
+	}
+
+	// Secret-only backup and restore keep the owner too.
+	var small bytes.Buffer
+	if _, err := identity.Backup(ctx, f.svc, f.store, pub, &small, identity.BackupOptions{SecretOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Remove(ctx, pub, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := identity.Restore(ctx, f.svc, f.store, pub, &small, identity.RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.checkOneCopy(pub, id, "restored from its secret alone")
+
+	// Lost with its volume; recreated on hub-2 from the store.
+	if _, err := f.svc.Remove(ctx, pub, true); err != nil {
+		t.Fatal(err)
+	}
+	res, err := identity.RestoreFromStore(ctx, f.svc, f.store, pub, identity.RestoreOptions{To: "hub-2"})
+	if err != nil || res.ID != id || !res.InventoryUpdated {
+		t.Fatalf("restore from the store: %+v %v", res, err)
+	}
+	if where := f.checkOneCopy(pub, id, "recreated from the store"); where != "hub-2" {
+		t.Errorf("recreated on %s", where)
+	}
+	// A second recreation is refused: the identity runs on hub-2.
+	_, err = identity.RestoreFromStore(ctx, f.reload(), f.store, pub, identity.RestoreOptions{To: "hub-1"})
+	if !errors.Is(err, identity.ErrIdentityElsewhere) {
+		t.Errorf("second recreation: %v", err)
+	}
+}
