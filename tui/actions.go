@@ -12,6 +12,7 @@ import (
 
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
+	"github.com/buttctl/buttctl/ops/watch"
 	"github.com/buttctl/buttctl/tui/render"
 )
 
@@ -123,6 +124,7 @@ func (m *Model) invStat(msg invStatMsg) tea.Cmd {
 		return nil
 	}
 	m.watch = msg.watch
+	m.applyWatchState(msg.pubs)
 	if m.invMod.IsZero() {
 		m.invMod = msg.mod
 		return nil
@@ -392,4 +394,38 @@ func (m *Model) hubAction(kind actionKind) tea.Cmd {
 		m.confirm(a, "Reboot hub "+name+"?", fmt.Sprintf("A hard reboot of server %s through cloud %s: its %s go down until the hub is back.", hs.inv.ServerID, m.inv.Cloud.Name, plural(len(m.pubsOn(name)), "pub")))
 	}
 	return nil
+}
+
+// applyWatchState shows what the watcher is doing about each pub.
+func (m *Model) applyWatchState(pubs map[string]watch.PubState) {
+	for name, ps := range m.pubs {
+		w := ""
+		if s, ok := pubs[name]; ok {
+			w = watchNote(s, m.now())
+		}
+		if ps.watch != w {
+			ps.watch = w
+			m.updatePub(name)
+		}
+	}
+}
+
+// watchNote says what watch is doing about a pub, when that is worth
+// saying (not when it is simply running).
+func watchNote(s watch.PubState, now time.Time) string {
+	switch s.Phase {
+	case watch.PhaseRunning, watch.PhaseStarting, watch.PhaseUnknown, watch.PhaseStopped, watch.PhaseUnplaced, "":
+		return ""
+	}
+	n := "watch: " + s.Phase
+	if s.Reason != "" {
+		n += " (" + s.Reason + ")"
+	}
+	if s.NextAttempt != nil && s.NextAttempt.After(now) {
+		n += ", next try in " + render.Age(s.NextAttempt.Sub(now))
+	}
+	if s.Error != "" {
+		n += ": " + s.Error
+	}
+	return n
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/buttctl/buttctl/ops/hubs"
 	"github.com/buttctl/buttctl/ops/live"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/watch"
 )
 
 // Commands: every I/O of the console, each bounded by a timeout. They
@@ -153,9 +154,10 @@ func (m *Model) waitNotices() tea.Cmd {
 	}
 }
 
-// statInventory checks whether the inventory file changed and who watches it.
+// statInventory checks whether the inventory file changed, who watches
+// it, and how the watcher sees the pubs (its state file).
 func (m *Model) statInventory() tea.Cmd {
-	path := m.inv.Path
+	path, statePath := m.inv.Path, m.opts.WatchState
 	if path == "" {
 		return nil
 	}
@@ -165,10 +167,23 @@ func (m *Model) statInventory() tea.Cmd {
 			return invStatMsg{err: err}
 		}
 		msg := invStatMsg{mod: st.ModTime(), watch: "off"}
-		if h, err := inventory.Holder(path, "watch"); err == nil && h != nil {
-			msg.watch = fmt.Sprintf("on (pid %d)", h.PID)
-		} else if err != nil {
+		h, err := inventory.Holder(path, watch.LockName)
+		switch {
+		case err != nil:
 			msg.watch = "?"
+		case h != nil:
+			msg.watch = fmt.Sprintf("on (pid %d)", h.PID)
+			if statePath != "" {
+				if ws, err := watch.ReadState(statePath); err == nil && ws.PID == h.PID {
+					msg.pubs = map[string]watch.PubState{}
+					for _, p := range ws.Pubs {
+						msg.pubs[p.Name] = p
+					}
+					if ws.Hub != "" {
+						msg.watch = fmt.Sprintf("on %s (pid %d)", ws.Hub, h.PID)
+					}
+				}
+			}
 		}
 		return msg
 	}

@@ -40,6 +40,7 @@ type pubState struct {
 	err      string
 	marked   bool
 	counted  fleet.PubStatus // the status the title bar's counts hold it under
+	watch    string          // what the watcher is doing about it ("" nothing worth saying)
 }
 
 // setInventory takes a new version of the inventory: hubs and pubs that
@@ -144,6 +145,7 @@ func (m *Model) renderPub(name string) render.Pub {
 		Busy:     ps.busy,
 		Err:      ps.err,
 		Marked:   ps.marked,
+		Watch:    ps.watch,
 	}
 	if ps.busy != "" {
 		p.Spinner = m.spinner()

@@ -697,6 +697,16 @@ func TestApplyConfirmsThenShowsProgress(t *testing.T) {
 	if sig == "" || sig != planSignature(plan) {
 		t.Error("the confirmation carries the plan's signature")
 	}
+	// the report can come before the stream's end, in a batch of its own
+	press(m, "a", "y")
+	m.Update(applyMsg{plan: plan, report: &fleet.Report{Done: 3}, open: true, box: newMailbox[applyMsg](1)})
+	if !m.plan.applying {
+		t.Error("still applying until the stream ends")
+	}
+	m.Update(applyMsg{})
+	if m.plan.applying || m.flash != "applied: 3 done, 0 failed, 0 skipped, 0 blocked" {
+		t.Errorf("a report that came early is said at the end: %q", m.flash)
+	}
 }
 
 func TestNewHubOnTheCloudOrByHand(t *testing.T) {

@@ -22,8 +22,9 @@ type Options struct {
 	// the inventory.
 	ReadOnly bool
 	// AuditLog is a JSON-lines audit log (watch's) whose records the
-	// Events view shows as they are appended; "" for none.
-	AuditLog string
+	// Events view shows as they are appended; "" for none. WatchState is
+	// the watcher's state file, for what it is doing about each pub.
+	AuditLog, WatchState string
 	// Connect makes the connections to the hubs (hubconn.New by default).
 	Connect Connector
 	// Refresh is how often every hub is observed besides its events (10s);

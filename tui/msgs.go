@@ -10,6 +10,7 @@ import (
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/live"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/watch"
 )
 
 // Messages. Each result of I/O carries the backend generation it was asked
@@ -128,11 +129,14 @@ type inventoryMsg struct {
 	why string
 }
 
-// invStatMsg is the inventory file's state and who watches it.
+// invStatMsg is the inventory file's state and who watches it: the
+// watcher's pid and, from its state file, how it sees each pub.
 type invStatMsg struct {
 	mod   time.Time
 	watch string
 	err   error
+	// pubs is the watcher's view of each pub (nil: no watcher, or no state).
+	pubs map[string]watch.PubState
 }
 
 // logLinesMsg is a batch of log lines of session.

@@ -27,6 +27,9 @@ type planView struct {
 	applying bool
 	summary  string
 	notes    []string // kept orphans, unreachable hubs, warnings
+	// the apply under way's report and error, once they came
+	report *fleet.Report
+	err    error
 }
 
 func newPlanView(st *Styles) *planView {
@@ -292,9 +295,17 @@ func (m *Model) applied(msg applyMsg) tea.Cmd {
 		}
 		m.addEvent(ev)
 	}
-	if msg.open {
+	if msg.report != nil {
+		p.report = msg.report
+	}
+	if msg.err != nil {
+		p.err = msg.err
+	}
+	if msg.open { // the report may come before the end of the stream
 		return takeApply(msg.box)
 	}
+	report, err := p.report, p.err
+	p.report, p.err = nil, nil
 	p.applying = false
 	for i := range p.steps {
 		if p.steps[i].State == "running" {
@@ -304,15 +315,17 @@ func (m *Model) applied(msg applyMsg) tea.Cmd {
 	p.setRows(m.spinner())
 	m.planDirty = true
 	switch {
-	case msg.err != nil:
-		m.fail(fmt.Errorf("apply: %w", msg.err))
-	case msg.report != nil:
-		m.say("applied: %d done, %d failed, %d skipped, %d blocked", msg.report.Done, msg.report.Failed, msg.report.Skipped, msg.report.Blocked)
+	case err != nil:
+		m.fail(fmt.Errorf("apply: %w", err))
+	case report != nil:
+		m.say("applied: %d done, %d failed, %d skipped, %d blocked", report.Done, report.Failed, report.Skipped, report.Blocked)
+	default:
+		m.fail(errors.New("apply ended without a report"))
 	}
-	if msg.report != nil {
+	if report != nil {
 		m.addEvent(render.Event{Time: m.now(), Source: "console", Action: "apply",
-			Detail: fmt.Sprintf("%d done, %d failed, %d skipped, %d blocked", msg.report.Done, msg.report.Failed, msg.report.Skipped, msg.report.Blocked),
-			Tone:   map[bool]render.Tone{true: render.ToneOK, false: render.ToneBad}[msg.err == nil]})
+			Detail: fmt.Sprintf("%d done, %d failed, %d skipped, %d blocked", report.Done, report.Failed, report.Skipped, report.Blocked),
+			Tone:   map[bool]render.Tone{true: render.ToneOK, false: render.ToneBad}[err == nil]})
 	}
 	return tea.Batch(m.reloadInventory("console"), m.observeAll())
 }

@@ -37,12 +37,12 @@ func waitOutput(t *testing.T, tm *teatest.TestModel, want string, d time.Duratio
 // every Update, for a test to wait on while the program runs.
 type probed struct {
 	*Model
-	said atomic.Value
+	said atomic.Value // what the status line says, or its last error
 }
 
 func (p *probed) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	_, cmd := p.Model.Update(msg)
-	p.said.Store(p.Model.flash)
+	p.said.Store(p.Model.flash + p.Model.lastErr)
 	return p, cmd
 }
 
@@ -114,7 +114,14 @@ func TestProgramAppliesThePlan(t *testing.T) {
 	}
 	for said, _ := m.said.Load().(string); !strings.HasPrefix(said, "applied:"); said, _ = m.said.Load().(string) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the console did not say the plan was applied; it says %q", said)
+			tm.Type("q")
+			fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(*probed).Model
+			var evs []string
+			for i := range fm.events.len() {
+				e := fm.events.at(i)
+				evs = append(evs, e.Source+" "+e.Pub+" "+e.Action+" "+e.Detail)
+			}
+			t.Fatalf("the console did not say the plan was applied; it says %q / %q / %q; applying %v; view %v; dialog %T; steps %+v\nevents:\n%s", said, fm.flash, fm.lastErr, fm.plan.applying, fm.view, fm.dialog, fm.plan.steps, strings.Join(evs, "\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

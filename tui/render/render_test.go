@@ -215,7 +215,7 @@ func TestAuditEvent(t *testing.T) {
 		t.Errorf("%+v", e)
 	}
 	bad := AuditEvent(live.Record{Action: "start", Error: "hub-1: no such image"})
-	if bad.Tone != ToneBad || bad.Source != "audit" || !strings.Contains(bad.Detail, "no such image") {
+	if bad.Tone != ToneBad || bad.Source != "watch" || !strings.Contains(bad.Detail, "no such image") {
 		t.Errorf("%+v", bad)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
+	"github.com/buttctl/buttctl/ops/watch"
 	"github.com/buttctl/buttctl/sshexec"
 	"github.com/buttctl/buttctl/tui"
 )
@@ -61,7 +62,7 @@ the fleet or the inventory.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.ReadOnly, "read-only", false, "hide and refuse every action that changes the fleet")
-	cmd.Flags().StringVar(&opts.AuditLog, "audit-log", "", "a JSON-lines audit log (watch's) to show in the Events view")
+	cmd.Flags().StringVar(&opts.AuditLog, "audit-log", "", "the JSON-lines audit log to show in the Events view (default: the one 'buttctl watch' keeps for this inventory)")
 	return cmd
 }
 
@@ -76,9 +77,15 @@ func Run(opts *Options) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	paths := watch.DefaultPaths(cmdutil.StateDir(), inv.Path)
+	audit := opts.AuditLog
+	if audit == "" {
+		audit = paths.Audit
+	}
 	return tui.Run(ctx, inv, tui.Options{
 		ReadOnly:      opts.ReadOnly,
-		AuditLog:      opts.AuditLog,
+		AuditLog:      audit,
+		WatchState:    paths.State,
 		Connect:       connect,
 		IdentityStore: opts.IdentityStore,
 		BackupDir:     filepath.Join(cmdutil.StateDir(), "backups"),
