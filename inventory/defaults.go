@@ -52,7 +52,7 @@ func (inv *Inventory) applyDefaults() {
 		}
 		setStr(&p.Restart, d.Restart)
 		setStr(&p.State, StateRunning)
-		p.Health = p.Health.inherit(d.Health)
+		p.Health = p.Health.Inherit(d.Health)
 	}
 	w := &inv.Watch
 	setDur(&w.UnhealthyGrace, DefaultUnhealthyGrace)
@@ -66,8 +66,9 @@ func (inv *Inventory) applyDefaults() {
 	setInt(&w.CrashLoop.Restarts, DefaultCrashLoopRestarts)
 }
 
-// inherit fills each unset field of h from def.
-func (h HealthCheck) inherit(def HealthCheck) HealthCheck {
+// Inherit fills each unset field of h from def, as a pub inherits the
+// defaults and Docker a container's health check from its image.
+func (h HealthCheck) Inherit(def HealthCheck) HealthCheck {
 	if len(h.Test) == 0 {
 		h.Test = def.Test
 	}

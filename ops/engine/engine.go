@@ -34,6 +34,7 @@ type Engine struct {
 	version atomic.Pointer[string] // negotiated API version; nil until the engine answered
 
 	lastDialErr atomic.Pointer[dialError]
+	info        atomic.Pointer[cachedInfo]
 }
 
 // New returns the engine of hub, reached through dial. socket names the

@@ -64,15 +64,7 @@ func managedLabels(pub string) map[string]string {
 
 // removeLater removes a container and volume by their recorded names when the test ends.
 func removeLater(t *testing.T, api *client.Client, containerID, volume string) {
-	t.Cleanup(func() {
-		ctx := context.Background()
-		if containerID != "" {
-			_, _ = api.ContainerRemove(ctx, containerID, client.ContainerRemoveOptions{Force: true})
-		}
-		if volume != "" {
-			_, _ = api.VolumeRemove(ctx, volume, client.VolumeRemoveOptions{Force: true})
-		}
-	})
+	t.Cleanup(func() { pubstest.Remove(api, containerID, volume) })
 }
 
 // testNetwork makes a bridge network of buttctl's for one test and removes

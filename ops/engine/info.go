@@ -23,14 +23,23 @@ type Info struct {
 	CPUs          int    `json:"cpus"`
 	MemoryBytes   int64  `json:"memory_bytes"`
 	StorageDriver string `json:"storage_driver"`
-	// Containers and Running count every container on the engine, buttctl's
-	// or not.
-	Containers int `json:"containers"`
-	Running    int `json:"running"`
 }
 
-// Info asks the engine about itself.
+// infoTTL is how long Info keeps the engine's answer: what it reports only
+// changes when the engine is upgraded or the machine resized, and asking is
+// the dearest call of an observation.
+const infoTTL = time.Minute
+
+type cachedInfo struct {
+	info Info
+	at   time.Time
+}
+
+// Info asks the engine about itself; the answer is kept for a minute.
 func (e *Engine) Info(ctx context.Context) (Info, error) {
+	if c := e.info.Load(); c != nil && time.Since(c.at) < infoTTL {
+		return c.info, nil
+	}
 	v, err := e.Ping(ctx)
 	if err != nil {
 		return Info{}, err
@@ -40,12 +49,13 @@ func (e *Engine) Info(ctx context.Context) (Info, error) {
 		return Info{}, e.fail(err, "info")
 	}
 	i := res.Info
-	return Info{
+	info := Info{
 		ID:      i.ID,
 		Version: i.ServerVersion, APIVersion: v, OS: i.OperatingSystem, Arch: i.Architecture,
 		CPUs: i.NCPU, MemoryBytes: i.MemTotal, StorageDriver: i.Driver,
-		Containers: i.Containers, Running: i.ContainersRunning,
-	}, nil
+	}
+	e.info.Store(&cachedInfo{info: info, at: time.Now()})
+	return info, nil
 }
 
 // Volume is a buttctl-managed volume on a hub: a pub's data, its identity

@@ -15,6 +15,7 @@ import (
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubs"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/pubspec"
 )
 
 // Defaults of Apply.
@@ -52,6 +53,9 @@ type ApplyOptions struct {
 	// OnResult, when set, receives each result as it comes; calls may be
 	// concurrent.
 	OnResult func(Result)
+	// Stop, when closed, ends the apply gracefully: actions in flight are
+	// finished (a recreate is never left half done), the others are skipped.
+	Stop <-chan struct{}
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -334,6 +338,22 @@ func (a *applier) rolling(ctx context.Context, idx []int) {
 			}
 			return
 		}
+		if a.stopped() {
+			for _, i := range idx {
+				a.finish(i, ResultSkipped, errors.New("apply was interrupted"), 0)
+			}
+			return
+		}
+	}
+}
+
+// stopped reports whether the apply was asked to stop.
+func (a *applier) stopped() bool {
+	select {
+	case <-a.opts.Stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -346,6 +366,10 @@ func (a *applier) run(ctx context.Context, i int) {
 	}
 	if err := ctx.Err(); err != nil {
 		a.finish(i, ResultSkipped, err, 0)
+		return
+	}
+	if a.stopped() {
+		a.finish(i, ResultSkipped, errors.New("apply was interrupted"), 0)
 		return
 	}
 	start := a.opts.Now()
@@ -384,26 +408,36 @@ func (a *applier) do(ctx context.Context, act Action) error {
 }
 
 // recreate removes the pub's container and creates it anew from the
-// inventory. The data volume, which holds the identity, is never removed:
-// Create must find it, and when the pub can tell its id before and after,
-// the two must be the same.
+// inventory. The data volume, which holds the identity, is never removed: it
+// must exist before (else the identity lives elsewhere, and nothing is
+// touched), Create must find it, and when the pub can tell its id before
+// and after (with Wait), the two must be the same.
 func (a *applier) recreate(ctx context.Context, act Action) error {
+	e, err := a.svc.Engine(act.Hub)
+	if err != nil {
+		return err
+	}
+	volume := pubspec.VolumeName(act.Pub)
+	if ok, err := e.VolumeExists(ctx, volume, act.Pub); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("pub %s on %s has no data volume %s: its identity is not where buttctl keeps it, so it is not recreated; back it up first ('buttctl pub backup %s')", act.Pub, act.Hub, volume, act.Pub)
+	}
 	before := ""
 	wctx, cancel := context.WithTimeout(ctx, whoamiTimeout)
 	if id, err := a.svc.Whoami(wctx, act.Pub); err == nil {
 		before = id
 	}
 	cancel()
-	rm, err := a.svc.Remove(ctx, act.Pub, false)
-	if err != nil && !engine.IsNotFound(err) {
+	if _, err := a.svc.Remove(ctx, act.Pub, false); err != nil && !engine.IsNotFound(err) {
 		return err
 	}
 	res, err := a.svc.Create(ctx, act.Pub)
 	if err != nil {
 		return err
 	}
-	if res.NewVolume && rm.VolumeExists {
-		return fmt.Errorf("pub %s on %s: its data volume %s was gone when it was created anew: its identity may be lost; look for it on the hub before anything else", act.Pub, act.Hub, rm.Volume)
+	if res.NewVolume {
+		return fmt.Errorf("pub %s on %s: its data volume %s was gone when it was created anew: its identity may be lost; look for it on the hub before anything else", act.Pub, act.Hub, volume)
 	}
 	if before == "" || !res.Started || a.opts.Wait <= 0 {
 		return nil
@@ -418,7 +452,7 @@ func (a *applier) recreate(ctx context.Context, act Action) error {
 		return fmt.Errorf("pub %s on %s: recreated, but it does not say its id to check it kept its identity: %w", act.Pub, act.Hub, err)
 	}
 	if after != before {
-		return fmt.Errorf("pub %s on %s: its id changed from %s to %s when it was recreated: stop it and restore its identity ('buttctl pub restore')", act.Pub, act.Hub, before, after)
+		return fmt.Errorf("pub %s on %s: its id changed from %s to %s when it was recreated on the same data volume %s: stop it and restore its identity ('buttctl pub restore')", act.Pub, act.Hub, before, after, volume)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
 	"github.com/buttctl/buttctl/ops/pubs/pubstest"
+	"github.com/buttctl/buttctl/ops/pubspec"
 )
 
 // converge observes, plans and applies once, holding the inventory's lock as
@@ -33,12 +35,23 @@ func (f *fixture) converge(popts fleet.PlanOptions, aopts fleet.ApplyOptions) (*
 // mutations are the engine's events, between since and until, that change
 // one of the test's containers, volumes or their network links. Exec and
 // health events are left out: the engine makes them itself, running the
-// containers' health checks.
+// containers' health checks; so are reads of a container's files (Observe
+// reads a stopped container's operator-stop record: archive-path, and the
+// volume mount and unmount the engine does for the read).
 func (f *fixture) mutations(since, until time.Time) []string {
+	f.t.Helper()
+	var out []string
+	for _, api := range f.apis {
+		out = append(out, f.mutationsOn(api, since, until)...)
+	}
+	return out
+}
+
+func (f *fixture) mutationsOn(api *client.Client, since, until time.Time) []string {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res := f.api.Events(ctx, client.EventsListOptions{Since: ts(since), Until: ts(until)})
+	res := api.Events(ctx, client.EventsListOptions{Since: ts(since), Until: ts(until)})
 	var out []string
 	for {
 		select {
@@ -46,7 +59,7 @@ func (f *fixture) mutations(since, until time.Time) []string {
 			if !ok {
 				return out
 			}
-			if f.touches(m) && !strings.HasPrefix(string(m.Action), "exec_") && !strings.HasPrefix(string(m.Action), "health_status") {
+			if f.touches(m) && !strings.HasPrefix(string(m.Action), "exec_") && !strings.HasPrefix(string(m.Action), "health_status") && !readOnly(m) {
 				out = append(out, fmt.Sprintf("%s %s %s", m.Type, m.Action, m.Actor.ID))
 			}
 		case err := <-res.Err:
@@ -61,6 +74,17 @@ func (f *fixture) mutations(since, until time.Time) []string {
 func (f *fixture) touches(m events.Message) bool {
 	a := m.Actor.Attributes
 	return strings.HasPrefix(a["buttctl.pub"], f.prefix) || strings.Contains(a["name"], f.prefix) || strings.Contains(m.Actor.ID, f.prefix) || strings.Contains(a["container"], f.prefix)
+}
+
+// readOnly reports whether m is the engine reading a container's files.
+func readOnly(m events.Message) bool {
+	switch {
+	case m.Type == events.ContainerEventType && m.Action == events.ActionArchivePath:
+		return true
+	case m.Type == events.VolumeEventType && (m.Action == events.ActionMount || m.Action == events.ActionUnmount):
+		return true
+	}
+	return false
 }
 
 func ts(t time.Time) string { return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond()) }
@@ -199,5 +223,119 @@ pubs:
 	}
 	if m := f.mutations(since, time.Now()); len(m) == 0 {
 		t.Error("a restart made no event the test could see")
+	}
+}
+
+// TestApplyRollingBatches recreates three drifted pubs one at a time: the
+// first comes back unhealthy, so the rolling change stops there and the
+// others are left as they were; the next apply, in batches of two, does them.
+func TestApplyRollingBatches(t *testing.T) {
+	ports := freePorts(t, 3)
+	f := newFixture(t, "", "  - {name: local, local: true}\n", fmt.Sprintf(`  - {name: PFX-r1, hub: local, port: %d}
+  - {name: PFX-r2, hub: local, port: %d}
+  - {name: PFX-r3, hub: local, port: %d}
+`, ports[0], ports[1], ports[2]))
+	ctx := context.Background()
+	for _, p := range []string{"r1", "r2", "r3"} {
+		if _, err := f.svc.Create(ctx, f.pub(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := f.text()
+	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[0]), fmt.Sprintf(`port: %d, health: {test: ["CMD", "/bin/sbot", "no-such-command"]}}`, ports[0]), 1)
+	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[1]), fmt.Sprintf("port: %d, memory: 72m}", ports[1]), 1)
+	text = strings.Replace(text, fmt.Sprintf("port: %d}", ports[2]), fmt.Sprintf("port: %d, memory: 72m}", ports[2]), 1)
+	f.write(text)
+
+	mine := fleet.PlanOptions{Select: f.mine}
+	plan, report := f.converge(mine, fleet.ApplyOptions{Batch: 1, Wait: 8 * time.Second})
+	if plan.Count(fleet.ActionRecreate) != 3 {
+		t.Fatalf("plan: %+v", plan.Actions)
+	}
+	status := map[string]fleet.ResultStatus{}
+	for _, r := range report.Results {
+		status[strings.TrimPrefix(r.Action.Pub, f.prefix+"-")] = r.Status
+	}
+	if status["r1"] != fleet.ResultFailed || status["r2"] != fleet.ResultSkipped || status["r3"] != fleet.ResultSkipped {
+		t.Errorf("results %v", status)
+	}
+	err := report.Err()
+	if err == nil || !strings.Contains(err.Error(), "pub "+f.pub("r1")+" on local did not become healthy in time") || !strings.Contains(err.Error(), "an earlier batch of the rolling change did not become healthy") {
+		t.Errorf("report: %v", err)
+	}
+	// r2 and r3 were not touched: the next plan has them, and r1 is done.
+	plan, report = f.converge(mine, fleet.ApplyOptions{Batch: 2, Wait: time.Minute})
+	if plan.Count(fleet.ActionRecreate) != 2 || report.Done != 2 || report.Err() != nil {
+		t.Errorf("second apply: %+v %v", plan.Actions, report.Err())
+		for _, p := range []string{"r1", "r2", "r3"} {
+			c, _ := f.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", "buttctl.pub="+f.pub(p))})
+			for _, x := range c.Items {
+				ins, _ := f.api.ContainerInspect(ctx, x.ID, client.ContainerInspectOptions{})
+				t.Logf("%s %s mounts %+v state %+v", p, x.ID[:8], ins.Container.Mounts, ins.Container.State)
+				logs, _ := f.api.ContainerLogs(ctx, x.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+				b := make([]byte, 4000)
+				n, _ := logs.Read(b)
+				t.Logf("%s logs %q", p, b[:n])
+			}
+		}
+	}
+}
+
+// TestApplyRecreateNeedsTheDataVolume: a drifted container whose pub has no
+// data volume keeps its identity somewhere else (an anonymous volume, the
+// container itself): apply refuses to recreate it, and leaves it as it is.
+func TestApplyRecreateNeedsTheDataVolume(t *testing.T) {
+	ports := freePorts(t, 1)
+	f := newFixture(t, "", "  - {name: local, local: true}\n", fmt.Sprintf("  - {name: PFX-a, hub: local, port: %d}\n", ports[0]))
+	ctx := context.Background()
+	// A container with buttctl's labels but without the data volume, as an
+	// older tool (or a person) might have made it.
+	spec, err := pubspec.Build(f.inv, f.inv.Pubs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, host := spec.Docker()
+	host.Mounts = nil
+	e, err := f.svc.Engine("local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.EnsureNetwork(ctx, spec.Network); err != nil {
+		t.Fatal(err)
+	}
+	made, err := f.api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: spec.ContainerName, Config: cfg, HostConfig: host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(strings.Replace(f.text(), "memory: 64m", "memory: 72m", 1))
+	plan, report := f.converge(fleet.PlanOptions{Select: f.mine}, fleet.ApplyOptions{})
+	if plan.Count(fleet.ActionRecreate) != 1 || report.Failed != 1 {
+		t.Fatalf("plan %+v, report %+v", plan.Actions, report.Results)
+	}
+	if err := report.Err(); err == nil || !strings.Contains(err.Error(), "has no data volume buttctl-pub-"+f.pub("a")+"-data: its identity is not where buttctl keeps it") {
+		t.Errorf("report: %v", err)
+	}
+	if _, err := f.api.ContainerInspect(ctx, made.ID, client.ContainerInspectOptions{}); err != nil {
+		t.Errorf("the container is gone: %v", err)
+	}
+}
+
+// TestApplyStop: asked to stop (SIGINT in the command), apply finishes the
+// action in flight and skips the rest, which the next plan shows.
+func TestApplyStop(t *testing.T) {
+	ports := freePorts(t, 3)
+	f := newFixture(t, "", "  - {name: local, local: true}\n", fmt.Sprintf("  - {name: PFX-a, hub: local, port: %d}\n  - {name: PFX-b, hub: local, port: %d}\n  - {name: PFX-c, hub: local, port: %d}\n", ports[0], ports[1], ports[2]))
+	stop := make(chan struct{})
+	var once sync.Once
+	plan, report := f.converge(fleet.PlanOptions{Select: f.mine}, fleet.ApplyOptions{PerHub: 1, Stop: stop, OnResult: func(fleet.Result) { once.Do(func() { close(stop) }) }})
+	if plan.Count(fleet.ActionCreate) != 3 || report.Done != 1 || report.Skipped != 2 {
+		t.Fatalf("plan %+v, report %+v", plan.Actions, report.Results)
+	}
+	if err := report.Err(); err == nil || !strings.Contains(err.Error(), "skipped: apply was interrupted") {
+		t.Errorf("report: %v", err)
+	}
+	next, _ := f.converge(fleet.PlanOptions{Select: f.mine}, fleet.ApplyOptions{})
+	if next.Count(fleet.ActionCreate) != 2 {
+		t.Errorf("the next plan: %+v", next.Actions)
 	}
 }

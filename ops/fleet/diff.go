@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -106,28 +107,10 @@ func envMap(env []string) map[string]string {
 // mergeHealth is the health check a container gets from spec over image:
 // Docker takes each field the spec leaves empty from the image.
 func mergeHealth(spec, image *inventory.HealthCheck) *inventory.HealthCheck {
-	if spec == nil {
-		return image
+	if spec == nil || image == nil {
+		return cmp.Or(spec, image)
 	}
-	if image == nil {
-		return spec
-	}
-	h := *spec
-	if len(h.Test) == 0 {
-		h.Test = image.Test
-	}
-	if h.Interval == 0 {
-		h.Interval = image.Interval
-	}
-	if h.Timeout == 0 {
-		h.Timeout = image.Timeout
-	}
-	if h.Retries == 0 {
-		h.Retries = image.Retries
-	}
-	if h.StartPeriod == 0 {
-		h.StartPeriod = image.StartPeriod
-	}
+	h := spec.Inherit(*image)
 	return &h
 }
 

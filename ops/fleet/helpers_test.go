@@ -1,9 +1,6 @@
 package fleet_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +12,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/fleet/fleettest"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/hubconn/hubconntest"
 	"github.com/buttctl/buttctl/ops/pubs"
@@ -33,7 +30,10 @@ type fixture struct {
 	inv    *inventory.Inventory
 	conns  *hubconn.Conns
 	svc    *pubs.Service
-	api    *client.Client
+	// api is this machine's engine; apis are every engine of the fleet
+	// (this one, or the test world's hubs').
+	api  *client.Client
+	apis []*client.Client
 }
 
 // newFixture writes an inventory of head (top-level sections such as ssh),
@@ -42,8 +42,9 @@ type fixture struct {
 func newFixture(t *testing.T, head, hubsYAML, pubsYAML string) *fixture {
 	t.Helper()
 	pubstest.Require(t)
-	f := &fixture{t: t, prefix: uniq("ft")}
+	f := &fixture{t: t, prefix: fleettest.Prefix("ft")}
 	f.api = raw(t)
+	f.apis = []*client.Client{f.api}
 	f.path = filepath.Join(t.TempDir(), "buttctl.yaml")
 	text := fmt.Sprintf(`# the test's fleet
 version: 1
@@ -86,25 +87,11 @@ func (f *fixture) close() {
 	}
 }
 
-// removeAll removes every container and volume of the test's pubs, found by
-// buttctl's labels and the test's prefix, by id.
+// removeAll removes every container and volume of the test's pubs.
 func (f *fixture) removeAll() {
 	f.close()
-	ctx := context.Background()
-	managed := client.Filters{}.Add("label", engine.LabelManaged+"=true")
-	if res, err := f.api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: managed}); err == nil {
-		for _, c := range res.Items {
-			if strings.HasPrefix(c.Labels[engine.LabelPub], f.prefix) {
-				_, _ = f.api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-			}
-		}
-	}
-	if res, err := f.api.VolumeList(ctx, client.VolumeListOptions{Filters: managed}); err == nil {
-		for _, v := range res.Items {
-			if strings.HasPrefix(v.Labels[engine.LabelPub], f.prefix) {
-				_, _ = f.api.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
-			}
-		}
+	for _, api := range f.apis {
+		fleettest.Remove(api, f.prefix)
 	}
 }
 
@@ -143,41 +130,11 @@ func raw(t *testing.T) *client.Client {
 	return api
 }
 
-func uniq(prefix string) string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
+func freePorts(t *testing.T, n int) []int { return fleettest.FreePorts(t, n) }
 
-// freePorts returns n TCP ports nothing listens on right now.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var out []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
-
-// waitFor polls cond until it holds, failing the test after a deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for delay := 10 * time.Millisecond; !cond(); delay = min(2*delay, 500*time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(delay)
-	}
+	fleettest.WaitFor(t, time.Minute, what, cond)
 }
 
 // blackhole is a TCP listener that accepts connections and never answers:

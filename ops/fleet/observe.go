@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,7 +88,7 @@ func Observe(ctx context.Context, svc *pubs.Service, opts ObserveOptions) *Snaps
 		snap.Hubs[i] = observeHub(hctx, svc, inv, h, wanted, now)
 		if !snap.Hubs[i].Reachable && errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 			snap.Hubs[i].TimedOut = true
-			snap.Hubs[i].Error = fmt.Sprintf("%s: did not answer within %s: %s", h.Name, timeout, snap.Hubs[i].Error)
+			snap.Hubs[i].Error = fmt.Sprintf("%s: did not answer within %s: %s", h.Name, timeout, strings.TrimPrefix(snap.Hubs[i].Error, h.Name+": "))
 		}
 		return nil
 	})
@@ -190,6 +191,11 @@ func inspectAll(ctx context.Context, e *engine.Engine, cs []engine.Container, no
 			oc.Error = err.Error()
 		default:
 			fromInspection(&oc, ins)
+			if oc.State != string(container.StateRunning) {
+				if rec, err := e.OperatorStopOf(ctx, c); err == nil && rec.Stopped {
+					oc.OperatorStop = &rec
+				}
+			}
 		}
 		out[i] = oc
 		return nil

@@ -151,3 +151,27 @@ func TestObserveDrift(t *testing.T) {
 		t.Errorf("summary %s", sum)
 	}
 }
+
+// A pub an operator stopped through buttctl shows the record watch honours.
+func TestObserveShowsAnOperatorStop(t *testing.T) {
+	ports := freePorts(t, 1)
+	f := newFixture(t, "", "  - {name: local, local: true}\n", fmt.Sprintf("  - {name: PFX-op, hub: local, port: %d}\n", ports[0]))
+	ctx := context.Background()
+	if _, err := f.svc.Create(ctx, f.pub("op")); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Operator = "ops@console"
+	if _, err := f.svc.Stop(ctx, f.pub("op")); err != nil {
+		t.Fatal(err)
+	}
+	p := fleet.Observe(ctx, f.svc, fleet.ObserveOptions{}).Pub(f.pub("op"))
+	if p == nil || p.Status != fleet.StatusDown || p.Container == nil || p.Container.OperatorStop == nil || p.Container.OperatorStop.By != "ops@console" {
+		t.Fatalf("operator-stopped pub observed as %+v (container %+v)", p, p.Container)
+	}
+	if _, err := f.svc.Start(ctx, f.pub("op")); err != nil {
+		t.Fatal(err)
+	}
+	if p := fleet.Observe(ctx, f.svc, fleet.ObserveOptions{}).Pub(f.pub("op")); p.Container == nil || p.Container.OperatorStop != nil {
+		t.Errorf("after pub start: %+v", p.Container)
+	}
+}

@@ -78,7 +78,10 @@ type Container struct {
 	// Config is what the container runs with, where a pub's spec sets it;
 	// nil when it could not be inspected (Error says why).
 	Config *Config `json:"config,omitempty"`
-	Error  string  `json:"error,omitempty"`
+	// OperatorStop is set on a container an operator stopped through
+	// buttctl (`pub stop`): watch leaves it stopped until `pub start`.
+	OperatorStop *engine.OperatorStop `json:"operator_stop,omitempty"`
+	Error        string               `json:"error,omitempty"`
 }
 
 // Config is a container's configuration as observed, in the terms of a pub's

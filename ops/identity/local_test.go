@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -131,61 +130,6 @@ func TestBackupRemoveRestoreOnTheLocalEngine(t *testing.T) {
 	}
 	if got := waitWhoami(t, f.svc, pub); got != id {
 		t.Errorf("restored from the secret alone: %s, was %s", got, id)
-	}
-}
-
-// TestRestoreRefusesASecondLiveCopy restores a running pub's backup as
-// another pub: refused, naming where the identity runs, unless forced.
-func TestRestoreRefusesASecondLiveCopy(t *testing.T) {
-	a, b := uniq("it-a"), uniq("it-b")
-	f := newLocalFleet(t, "  - {name: dead, local: true, docker_socket: /nonexistent/buttctl-test/docker.sock}\n",
-		fmt.Sprintf("  - {name: %s, hub: local, port: %d}\n  - {name: %s, hub: local, port: %d}\n", a, freePort(t), b, freePort(t)))
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	if _, err := f.svc.Create(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	id := waitWhoami(t, f.svc, a)
-	var backup bytes.Buffer
-	if _, err := identity.Backup(ctx, f.svc, f.store, a, &backup, identity.BackupOptions{SecretOnly: true}); err != nil {
-		t.Fatal(err)
-	}
-
-	// The dead hub could hold the identity: refused, saying so.
-	_, err := identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{})
-	if !errors.Is(err, identity.ErrCannotProveUnique) {
-		t.Fatalf("restore with a dead hub: %v", err)
-	}
-	mustContain(t, "error", err.Error(), "pub "+b+" on local: ", "cannot prove identity "+id+" runs nowhere else", "dead (Docker engine unreachable", "--force")
-
-	// Assumed down (watch's re-allocation): the live copy on local still blocks.
-	_, err = identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{AssumeDown: []string{"dead"}})
-	if !errors.Is(err, identity.ErrIdentityElsewhere) {
-		t.Fatalf("restore of a live identity: %v", err)
-	}
-	mustContain(t, "error", err.Error(), "identity "+id+" already exists as pub "+a+" on local (running)", "never two live copies")
-	if strings.Contains(err.Error(), "\n") {
-		t.Errorf("multi-line error: %q", err)
-	}
-	// A stopped copy blocks too: it could be started.
-	if _, err := f.svc.Stop(ctx, a); err != nil {
-		t.Fatal(err)
-	}
-	_, err = identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{AssumeDown: []string{"dead"}})
-	if !errors.Is(err, identity.ErrIdentityElsewhere) || !strings.Contains(err.Error(), "pub "+a+" on local (exited)") {
-		t.Errorf("restore of a stopped identity: %v", err)
-	}
-	// Nothing was made for b.
-	if st := statusOf(t, f.svc, b); st.State != pubs.StateMissing {
-		t.Errorf("b after refused restores: %+v", st)
-	}
-	// --force: restored, and the result says what was overridden.
-	res, err := identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{Force: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.ID != id || len(res.Overridden) != 2 {
-		t.Errorf("forced restore %+v", res)
 	}
 }
 

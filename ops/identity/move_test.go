@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,6 +150,14 @@ func TestBackupRestoreAndMoveOnTheWorld(t *testing.T) {
 	f.checkOneCopy(pub, id, "after the move back")
 
 	outputs["reports"] = rec.text()
+	// The store's own records (all but the secret files) hold no secret.
+	_ = filepath.Walk(f.store.Dir(), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && info.Name() != identity.SecretFile && !strings.HasSuffix(p, ".secret") {
+			b, _ := os.ReadFile(p)
+			outputs[p] = string(b)
+		}
+		return nil
+	})
 	noKey(t, key, outputs)
 	noKey(t, key, f.logsOf(pub))
 	if len(rec.lines) != len(identity.Steps)-1 {
@@ -211,4 +220,96 @@ func TestRestoreFromStoreRecreatesALostPub(t *testing.T) {
 	if !errors.Is(err, identity.ErrIdentityElsewhere) {
 		t.Errorf("second recreation: %v", err)
 	}
+}
+
+// TestRestoreRefusesASecondLiveCopy restores a running pub's backup as
+// another pub on another hub: refused, naming where the identity runs,
+// also when it is stopped there, and refused while a hub cannot be asked;
+// --force overrides both.
+func TestRestoreRefusesASecondLiveCopy(t *testing.T) {
+	w := testworld.ForTest(t, 2)
+	pa, err := w.AllocPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := w.AllocPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := testworld.UniqueName("live-a"), testworld.UniqueName("live-b")
+	f := newWorldFleet(t, w, testworld.Pub{Name: a, Hub: "hub-1", Port: pa}, testworld.Pub{Name: b, Hub: "hub-2", Port: pb})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	if _, err := f.svc.Create(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	id := f.whoamiOn("hub-1", a)
+	var backup bytes.Buffer
+	if _, err := identity.Backup(ctx, f.svc, f.store, a, &backup, identity.BackupOptions{SecretOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{})
+	if !errors.Is(err, identity.ErrIdentityElsewhere) {
+		t.Fatalf("restore of a live identity: %v", err)
+	}
+	mustContain(t, "error", err.Error(), "pub "+b+" on hub-2: ", "identity "+id+" already exists as pub "+a+" on hub-1 (running)", "never two live copies", "--force")
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("multi-line error: %q", err)
+	}
+	// A stopped copy blocks too: it could be started.
+	if _, err := f.svc.Stop(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	_, err = identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{})
+	if !errors.Is(err, identity.ErrIdentityElsewhere) || !strings.Contains(err.Error(), "pub "+a+" on hub-1 (exited)") {
+		t.Errorf("restore of a stopped identity: %v", err)
+	}
+	if n := f.objectsOn("hub-2", b); n != 0 {
+		t.Errorf("refused restores left %d objects of %s on hub-2", n, b)
+	}
+
+	// A hub that cannot be asked could hold the identity: refused, saying so.
+	text, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "  - name: dead\n    address: 127.0.0.1\n    port: " + fmt.Sprint(closedPort(t)) + "\n"
+	text = []byte(strings.Replace(string(text), "\npubs:\n", "\n"+dead+"\npubs:\n", 1))
+	if err := os.WriteFile(f.path, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Remove(ctx, a, true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = identity.Restore(ctx, f.reload(), f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{})
+	if !errors.Is(err, identity.ErrCannotProveUnique) {
+		t.Fatalf("restore with a hub down: %v", err)
+	}
+	mustContain(t, "error", err.Error(), "cannot prove identity "+id+" runs nowhere else, as dead (", "retry when it answers, or add --force")
+	// Known dead (watch), or forced: restored.
+	res, err := identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{AssumeDown: []string{"dead"}})
+	if err != nil || res.ID != id || len(res.Overridden) != 0 {
+		t.Fatalf("restore with the dead hub assumed down: %+v %v", res, err)
+	}
+	f.checkOneCopy(b, id, "restored as "+b)
+	if _, err := f.svc.Remove(ctx, b, true); err != nil {
+		t.Fatal(err)
+	}
+	res, err = identity.Restore(ctx, f.svc, f.store, b, bytes.NewReader(backup.Bytes()), identity.RestoreOptions{Force: true})
+	if err != nil || len(res.Overridden) != 1 || !strings.HasPrefix(res.Overridden[0], "unreachable: dead (") {
+		t.Errorf("forced restore: %+v %v", res, err)
+	}
+}
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
 }

@@ -104,11 +104,11 @@ func service(t testing.TB, inv *inventory.Inventory) *pubs.Service {
 			res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+p.Name).Add("label", engine.LabelManaged+"=true")})
 			if err == nil {
 				for _, c := range res.Items {
-					_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+					pubstest.Remove(api, c.ID, "")
 				}
 			}
 			if v, err := api.VolumeInspect(ctx, pubspec.VolumeName(p.Name), client.VolumeInspectOptions{}); err == nil && v.Volume.Labels[engine.LabelPub] == p.Name {
-				_, _ = api.VolumeRemove(ctx, v.Volume.Name, client.VolumeRemoveOptions{Force: true})
+				pubstest.Remove(api, "", v.Volume.Name)
 			}
 		}
 	})

@@ -68,7 +68,9 @@ func (h *Hub) create(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: creating container: %w", h.Name, err)
 	}
+	h.world.saveMu.Lock() // save reads every hub's state from other goroutines
 	h.ContainerID = res.ID
+	h.world.saveMu.Unlock()
 	if err := h.world.save(); err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -127,5 +128,27 @@ func Require(t testing.TB) {
 	defer cancel()
 	if err := Build(ctx, Socket); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Remove removes a container by id, and then a volume by name ("" for
+// none), retrying a while: on fuse-overlayfs a container can be "dead" for a
+// moment, and its removal fail.
+func Remove(api *client.Client, containerID, volume string) {
+	ctx := context.Background()
+	deadline := time.Now().Add(15 * time.Second)
+	for containerID != "" {
+		_, err := api.ContainerRemove(ctx, containerID, client.ContainerRemoveOptions{Force: true})
+		if err == nil || cerrdefs.IsNotFound(err) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for volume != "" {
+		_, err := api.VolumeRemove(ctx, volume, client.VolumeRemoveOptions{Force: true})
+		if err == nil || cerrdefs.IsNotFound(err) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

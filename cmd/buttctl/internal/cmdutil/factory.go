@@ -11,6 +11,7 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
+	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/sshexec"
 )
 
@@ -72,6 +73,16 @@ func New(version, commit string) *Factory {
 	}
 	f.IdentityStore = func() (*identity.Store, error) { return identity.OpenStore(StateDir()) }
 	return f
+}
+
+// Pubs returns the pub operations over the inventory's hubs, through the
+// shared connections (Conns). The caller closes it.
+func (f *Factory) Pubs() (*pubs.Service, error) {
+	conns, err := f.Conns()
+	if err != nil {
+		return nil, err
+	}
+	return pubs.New(conns.Inventory(), conns), nil
 }
 
 // InventoryPath resolves the inventory file: -i, then $BUTTCTL_INVENTORY,

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,7 +48,7 @@ type ApplyReport struct {
 
 // NewCmdApply builds `buttctl apply`; runF replaces the run in tests.
 func NewCmdApply(f *cmdutil.Factory, runF func(*ApplyOptions) error) *cobra.Command {
-	opts := &ApplyOptions{IO: f.IOStreams, Pubs: pubsOf(f), InventoryPath: f.InventoryPath}
+	opts := &ApplyOptions{IO: f.IOStreams, Pubs: f.Pubs, InventoryPath: f.InventoryPath}
 	cmd := &cobra.Command{
 		Use:   "apply [--yes] [--prune [--purge]] [--pub GLOB]... [--batch N|P% --wait DUR]",
 		Short: "Make the fleet match the inventory: carry out the plan",
@@ -175,10 +178,23 @@ func applyRun(opts *ApplyOptions) error {
 	if !machine {
 		fmt.Fprintln(opts.IO.Out)
 	}
+	stop := make(chan struct{})
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-signals; ok {
+			// A second signal ends buttctl at once.
+			signal.Stop(signals)
+			fmt.Fprintln(opts.IO.ErrOut, "buttctl: interrupted: finishing the actions in flight, skipping the rest (again to stop at once)")
+			close(stop)
+		}
+	}()
 	report := fleet.Apply(ctx, svc, plan, fleet.ApplyOptions{
 		Parallel: opts.Parallel, ActionTimeout: opts.ActionTimeout, Batch: n, Wait: opts.Wait,
-		Purpose: "buttctl apply", OnResult: onResult,
+		Purpose: "buttctl apply", OnResult: onResult, Stop: stop,
 	})
+	signal.Stop(signals)
+	close(signals)
 	if machine {
 		if err := output.Export(opts.IO.Out, opts.Output, ApplyReport{Plan: PlanReport{Pending: plan.Pending(), Blocked: plan.Blocked(), Plan: plan}, Report: report}); err != nil {
 			return err

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
-	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/cloud"
 	"github.com/buttctl/buttctl/ops/fleet"
 	"github.com/buttctl/buttctl/ops/hubs"
@@ -23,21 +22,13 @@ import (
 // Pubs is the lazy constructor of the pub operations over the inventory's hubs.
 type Pubs func() (*pubs.Service, error)
 
-// pubsOf returns the pub operations over f's inventory and hub connections.
-func pubsOf(f *cmdutil.Factory) Pubs {
-	return func() (*pubs.Service, error) {
-		conns, err := f.Conns()
-		if err != nil {
-			return nil, err
-		}
-		return pubs.New(conns.Inventory(), conns), nil
-	}
-}
-
 // observeFlags are the flags of every command that observes the fleet.
 type observeFlags struct {
 	Parallel int
 	Timeout  time.Duration
+	// Cloud says how to reach the inventory's cloud (tests point it at
+	// their clouds.yaml).
+	Cloud cloud.Config
 }
 
 func (o *observeFlags) add(cmd *cobra.Command) {
@@ -55,31 +46,15 @@ func (o *observeFlags) check() error {
 	return nil
 }
 
+// observe observes the fleet of svc's inventory, its cloud included when
+// the inventory names one.
 func (o *observeFlags) observe(ctx context.Context, svc *pubs.Service) *fleet.Snapshot {
-	opts := fleet.ObserveOptions{Parallel: o.Parallel, Timeout: o.Timeout}
-	if inv := svc.Inventory(); inv.Cloud != nil && inv.Cloud.Name != "" {
-		opts.CloudName, opts.Cloud = inv.Cloud.Name, cloudServers(inv.Cloud)
+	inv := svc.Inventory()
+	opts := fleet.ObserveOptions{Parallel: o.Parallel, Timeout: o.Timeout, Cloud: fleet.CloudOf(inv, o.Cloud)}
+	if opts.Cloud != nil {
+		opts.CloudName = inv.Cloud.Name
 	}
 	return fleet.Observe(ctx, svc, opts)
-}
-
-// cloudServers lists the hub servers of the inventory's cloud (ops/cloud).
-func cloudServers(c *inventory.Cloud) fleet.CloudServers {
-	return func(ctx context.Context) ([]fleet.Server, error) {
-		conn, err := cloud.Connect(ctx, cloud.Config{Name: c.Name, Region: c.Region})
-		if err != nil {
-			return nil, err
-		}
-		list, err := conn.HubServers(ctx)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]fleet.Server, len(list))
-		for i, s := range list {
-			out[i] = fleet.Server{ID: s.ID, Name: s.Name, Hub: s.Hub, Status: s.Status, Fault: s.Fault}
-		}
-		return out, nil
-	}
 }
 
 // unreachableError names every hub that could not be observed, one a line.

@@ -3,10 +3,7 @@ package fleetcmd
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +14,8 @@ import (
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/fleet"
+	"github.com/buttctl/buttctl/ops/fleet/fleettest"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/hubconn/hubconntest"
 	"github.com/buttctl/buttctl/ops/pubs"
@@ -46,9 +43,7 @@ const liveHubs = "  - {name: local, local: true, capacity: 5}\n"
 func newWorld(t *testing.T, hubsYAML, pubsYAML string) *world {
 	t.Helper()
 	pubstest.Require(t)
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	w := &world{t: t, prefix: "fc" + hex.EncodeToString(b), path: filepath.Join(t.TempDir(), "buttctl.yaml")}
+	w := &world{t: t, prefix: fleettest.Prefix("fc"), path: filepath.Join(t.TempDir(), "buttctl.yaml")}
 	w.write(fmt.Sprintf(`# fleet command tests
 version: 1
 defaults:
@@ -62,25 +57,8 @@ hubs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		defer api.Close()
-		ctx := context.Background()
-		managed := client.Filters{}.Add("label", engine.LabelManaged+"=true")
-		if res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: managed}); err == nil {
-			for _, c := range res.Items {
-				if strings.HasPrefix(c.Labels[engine.LabelPub], w.prefix) {
-					_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-				}
-			}
-		}
-		if res, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: managed}); err == nil {
-			for _, v := range res.Items {
-				if strings.HasPrefix(v.Labels[engine.LabelPub], w.prefix) {
-					_, _ = api.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{Force: true})
-				}
-			}
-		}
-	})
+	t.Cleanup(func() { api.Close() })
+	fleettest.RemoveAtCleanup(t, api, w.prefix)
 	return w
 }
 
@@ -127,39 +105,15 @@ func (w *world) streams() (*iostreams.IOStreams, *bytes.Buffer, *bytes.Buffer, P
 // waitHealthy polls until every pub named runs healthy.
 func waitHealthy(t *testing.T, svc *pubs.Service, names ...string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
+	fleettest.WaitFor(t, time.Minute, fmt.Sprintf("%v to run healthy", names), func() bool {
 		snap := fleet.Observe(context.Background(), svc, fleet.ObserveOptions{Timeout: 5 * time.Second})
-		healthy := 0
 		for _, n := range names {
-			if p := snap.Pub(n); p != nil && p.Status == fleet.StatusRunning {
-				healthy++
+			if p := snap.Pub(n); p == nil || p.Status != fleet.StatusRunning {
+				return false
 			}
 		}
-		if healthy == len(names) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %v to run healthy", names)
-		}
-		time.Sleep(delay)
-	}
+		return true
+	})
 }
 
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var out []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
-}
+func freePorts(t *testing.T, n int) []int { return fleettest.FreePorts(t, n) }

@@ -80,7 +80,7 @@ type PlanReport struct {
 
 // NewCmdPlan builds `buttctl plan`; runF replaces the run in tests.
 func NewCmdPlan(f *cmdutil.Factory, runF func(*PlanOptions) error) *cobra.Command {
-	opts := &PlanOptions{IO: f.IOStreams, Pubs: pubsOf(f)}
+	opts := &PlanOptions{IO: f.IOStreams, Pubs: f.Pubs}
 	cmd := &cobra.Command{
 		Use:   "plan [--prune [--purge]] [--pub GLOB]... [--detailed-exitcode]",
 		Short: "Show what apply would change to make the fleet match the inventory",

@@ -32,7 +32,7 @@ type StatusReport struct {
 
 // NewCmdStatus builds `buttctl status`; runF replaces the run in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, Pubs: pubsOf(f), Now: time.Now}
+	opts := &StatusOptions{IO: f.IOStreams, Pubs: f.Pubs, Now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the fleet at a glance: hubs up and down, pubs running, unhealthy, down, missing",
@@ -195,8 +195,13 @@ func pubRows(snap *fleet.Snapshot, wide, tty bool, now time.Time) [][]output.Cel
 		if p.Drift {
 			drift = "yes"
 		}
+		status := statusCell(p.Status)
+		if p.Container != nil && p.Container.OperatorStop != nil && p.Status == fleet.StatusDown {
+			// Stopped on purpose: watch leaves it so until 'pub start'.
+			status = output.Cell{Text: "down (operator stop)", Color: output.Grey}
+		}
 		cells := []output.Cell{
-			{Text: p.Name, Color: output.Bold}, {Text: orDash(p.Hub)}, statusCell(p.Status), {Text: p.Want},
+			{Text: p.Name, Color: output.Bold}, {Text: orDash(p.Hub)}, status, {Text: p.Want},
 			{Text: started(p.Container, tty, now)}, {Text: restarts(p.Container)}, {Text: drift},
 		}
 		if wide {

@@ -45,7 +45,7 @@ func TestStatusFlags(t *testing.T) {
 		if c.wantCode != 0 {
 			continue
 		}
-		if got.Output != c.want.Output || got.observeFlags != c.want.observeFlags {
+		if got.Output != c.want.Output || got.Parallel != c.want.Parallel || got.Timeout != c.want.Timeout {
 			t.Errorf("%q: %+v, want %+v", c.args, got, c.want)
 		}
 	}

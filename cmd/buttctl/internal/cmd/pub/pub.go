@@ -53,13 +53,7 @@ type Pubs func() (*pubs.Service, error)
 
 // pubsOf returns the pub operations over f's inventory and hub connections.
 func pubsOf(f *cmdutil.Factory) Pubs {
-	return func() (*pubs.Service, error) {
-		conns, err := f.Conns()
-		if err != nil {
-			return nil, err
-		}
-		return pubs.New(conns.Inventory(), conns), nil
-	}
+	return f.Pubs
 }
 
 // withTimeout is the context of one operation.
