@@ -79,32 +79,3 @@ func (a action) verbing() string {
 	}
 	return string(a.kind)
 }
-
-// done is the action in the past tense: "restarted".
-func (a action) done() string {
-	switch a.kind {
-	case actRestart:
-		return "restarted"
-	case actStart:
-		return "started"
-	case actStop:
-		return "stopped"
-	case actKill:
-		return "killed"
-	case actCreate, actNewPub:
-		return "created"
-	case actDelete, actDeleteHub:
-		return "deleted"
-	case actNewHub:
-		return "added"
-	case actReboot:
-		return "rebooted"
-	case actMove:
-		return "moved to " + a.to
-	case actBackup:
-		return "backed up"
-	case actApply:
-		return "applied"
-	}
-	return string(a.kind) + " done"
-}

@@ -45,7 +45,7 @@ var HubColumns = []Column{
 	{Title: "PUBS", Width: 7, Right: true},
 	{Title: "LOAD", Width: 5, Right: true, Priority: 3},
 	{Title: "DISK FREE", Width: 9, Right: true, Priority: 3},
-	{Title: "DOCKER", Width: 10, Priority: 5},
+	{Title: "DOCKER", Width: 14, Priority: 5},
 	{Title: "NOTE", Width: 12, Flex: 4, Priority: 1},
 }
 
