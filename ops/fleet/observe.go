@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,7 +88,7 @@ func Observe(ctx context.Context, svc *pubs.Service, opts ObserveOptions) *Snaps
 		snap.Hubs[i] = observeHub(hctx, svc, inv, h, wanted, now)
 		if !snap.Hubs[i].Reachable && errors.Is(hctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
 			snap.Hubs[i].TimedOut = true
-			snap.Hubs[i].Error = fmt.Sprintf("%s: did not answer within %s: %s", h.Name, timeout, snap.Hubs[i].Error)
+			snap.Hubs[i].Error = fmt.Sprintf("%s: did not answer within %s: %s", h.Name, timeout, strings.TrimPrefix(snap.Hubs[i].Error, h.Name+": "))
 		}
 		return nil
 	})

@@ -120,6 +120,7 @@ func TestMoveKilledAtEachStep(t *testing.T) {
 	}
 	id := f.whoamiOn("hub-1", pub)
 	fillData(t, f.svc, pub, 1<<20)
+	key := f.privateKey("hub-1", pub)
 
 	for _, step := range identity.Steps {
 		from := f.hubInFile(pub)
@@ -130,6 +131,9 @@ func TestMoveKilledAtEachStep(t *testing.T) {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("killed at %s: the child ended with %v:\n%s", step, err, out)
+		}
+		if strings.Contains(string(out), key[:40]) {
+			t.Errorf("killed at %s: the child's output shows the private key", step)
 		}
 		// Killed: at most one copy runs (none, if it died between stop and start).
 		if on := f.running(pub); len(on) > 1 {
