@@ -281,7 +281,9 @@ func (w *Watcher) sync(ctx context.Context, name string) {
 	o, err := observe(octx, eng, name)
 	if err != nil {
 		if engine.IsUnreachable(err) {
-			// The event stream notices too, and reconciles when it is back.
+			// The event stream notices too, and reconciles when it is back;
+			// a blip that did not reach the stream is looked at again.
+			w.q.AddAfter(name, busyRetry)
 			return
 		}
 		w.setPhase(name, PhaseFailed, "", err.Error())
