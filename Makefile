@@ -111,7 +111,9 @@ bench: test-deps bench-deps build
 
 # run: the console on this machine's engine (hub `local`). With no inventory, a starter is
 # written first (buttctl init), its pubs on RUN_IMAGE if the engine has it or can pull it,
-# else on STANDIN_IMAGE, built here (bin/world pub-image; cached by its inputs).
+# else on STANDIN_IMAGE, built here (bin/world pub-image; cached by its inputs). A watcher
+# (buttctl watch, log in bin/watch.log) heals pubs while the console is open, unless one
+# already watches this inventory; it is stopped, by its pid, when the console closes.
 run: world-deps build $(WORLD)
 	@inv="$$(./$(BIN) inventory path)"; \
 	if [ ! -e "$$inv" ]; then \
@@ -124,6 +126,8 @@ run: world-deps build $(WORLD)
 	elif grep -q '$(STANDIN_IMAGE)' "$$inv" && ! docker image inspect $(STANDIN_IMAGE) >/dev/null 2>&1; then \
 		./$(WORLD) pub-image; \
 	fi
+	@./$(BIN) watch >>bin/watch.log 2>&1 & wpid=$$!; \
+	trap 'kill $$wpid 2>/dev/null; wait $$wpid 2>/dev/null' EXIT; \
 	./$(BIN)
 
 clean:

@@ -34,6 +34,8 @@ type action struct {
 	to     string // move: the destination hub
 	newPub inventory.Pub
 	newHub inventory.Hub
+	// onCloud: a new hub is a server booted on the cloud, not one added by hand.
+	onCloud bool
 }
 
 // object names what the action is about: "pub scuttle-1".
@@ -76,33 +78,4 @@ func (a action) verbing() string {
 		return "inviting"
 	}
 	return string(a.kind)
-}
-
-// done is the action in the past tense: "restarted".
-func (a action) done() string {
-	switch a.kind {
-	case actRestart:
-		return "restarted"
-	case actStart:
-		return "started"
-	case actStop:
-		return "stopped"
-	case actKill:
-		return "killed"
-	case actCreate, actNewPub:
-		return "created"
-	case actDelete, actDeleteHub:
-		return "deleted"
-	case actNewHub:
-		return "added"
-	case actReboot:
-		return "rebooted"
-	case actMove:
-		return "moved to " + a.to
-	case actBackup:
-		return "backed up"
-	case actApply:
-		return "applied"
-	}
-	return string(a.kind) + " done"
 }

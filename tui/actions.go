@@ -12,6 +12,7 @@ import (
 
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
+	"github.com/buttctl/buttctl/ops/watch"
 	"github.com/buttctl/buttctl/tui/render"
 )
 
@@ -29,7 +30,7 @@ func (m *Model) do(a action) tea.Cmd {
 		m.say("creating an invite on %s…", a.pub)
 		return m.invitePub(a.pub)
 	case actApply:
-		return m.applyPlan()
+		return m.applyPlan(a.to)
 	}
 	if ps := m.pubs[a.pub]; ps != nil && a.kind != actNewHub && a.kind != actDeleteHub && a.kind != actReboot {
 		ps.busy, ps.err = a.verbing(), ""
@@ -76,7 +77,7 @@ func (m *Model) actionDone(msg actionDoneMsg) tea.Cmd {
 	m.addEvent(ev)
 	var cmds []tea.Cmd
 	switch a.kind {
-	case actDelete, actNewPub, actNewHub, actDeleteHub:
+	case actDelete, actNewPub, actNewHub, actDeleteHub, actMove:
 		cmds = append(cmds, m.reloadInventory("console"))
 	}
 	if hub := ev.Hub; hub != "" && msg.gen == m.gen {
@@ -123,6 +124,7 @@ func (m *Model) invStat(msg invStatMsg) tea.Cmd {
 		return nil
 	}
 	m.watch = msg.watch
+	m.applyWatchState(msg.pubs)
 	if m.invMod.IsZero() {
 		m.invMod = msg.mod
 		return nil
@@ -319,16 +321,22 @@ func (m *Model) freePort(hub string) int {
 
 // newHubForm opens the form that adds an existing server as a hub.
 func (m *Model) newHubForm() {
-	f := &formDialog{st: &m.styles, title: "New hub (a server reachable over SSH, running Docker)"}
-	add := func(label, value, hint string) {
-		ff := &formField{label: label, hint: hint}
+	f := &formDialog{st: &m.styles, title: "New hub"}
+	add := func(label, value, hint string, choices ...string) {
+		ff := &formField{label: label, hint: hint, choices: choices}
 		ff.in.limit = 253
 		ff.in.set(value)
 		f.fields = append(f.fields, ff)
 	}
-	add("name", "", "a DNS label: lowercase letters, digits, -")
-	add("address", "", "IP address or DNS name; its host key must be in known_hosts")
-	add("user", "", "SSH user (empty: the inventory's ssh.user)")
+	const existing = "an existing server"
+	onCloud := ""
+	if m.inv.Cloud != nil && m.inv.Cloud.Name != "" && m.opts.CreateHub != nil {
+		onCloud = "a new server on cloud " + m.inv.Cloud.Name
+		add("what", onCloud, "←/→: boot a server on the cloud (hub create), or add one you have", onCloud, existing)
+	}
+	add("name", fmt.Sprintf("hub-%d", len(m.hubOrder)+1), "a DNS label: lowercase letters, digits, -")
+	add("address", "", "existing server: IP address or DNS name; its host key must be in known_hosts")
+	add("user", "", "existing server: SSH user (empty: the inventory's ssh.user)")
 	add("capacity", "", "most pubs on it (empty: no limit)")
 	f.submit = func(v map[string]string) (action, error) {
 		h := inventory.Hub{Name: v["name"], Address: v["address"], User: v["user"]}
@@ -337,6 +345,9 @@ func (m *Model) newHubForm() {
 		}
 		if _, ok := m.inv.Hub(h.Name); ok {
 			return action{}, fmt.Errorf("hub %s is already in the inventory", h.Name)
+		}
+		if onCloud != "" && v["what"] == onCloud {
+			return action{kind: actNewHub, hub: h.Name, newHub: h, onCloud: true}, nil
 		}
 		if h.Address == "" || strings.ContainsAny(h.Address, " /@") {
 			return action{}, errors.New("address: an IP address or DNS name, e.g. 203.0.113.10")
@@ -366,6 +377,9 @@ func (m *Model) hubAction(kind actionKind) tea.Cmd {
 	case actDeleteHub:
 		placed := m.pubsOn(name)
 		lines := []string{"The hub leaves the inventory. Nothing on the server is touched."}
+		if m.inv.Cloud != nil && hs.inv.ServerID != "" {
+			lines = []string{fmt.Sprintf("Its server %s is deleted on cloud %s, for good; once the cloud has no trace of it, the hub leaves the inventory.", hs.inv.ServerID, m.inv.Cloud.Name)}
+		}
 		if len(placed) > 0 {
 			sort.Strings(placed)
 			m.fail(fmt.Errorf("hub %s still has pubs (%s): move or delete them first", name, strings.Join(placed, ", ")))
@@ -377,7 +391,41 @@ func (m *Model) hubAction(kind actionKind) tea.Cmd {
 			m.fail(fmt.Errorf("hub %s: reboot needs the inventory's cloud section and the hub's server_id (hubs made by 'buttctl hub create' have one)", name))
 			return nil
 		}
-		m.confirm(a, "Reboot hub "+name+"?", "A hard reboot through OpenStack: every pub on it goes down until the hub is back.")
+		m.confirm(a, "Reboot hub "+name+"?", fmt.Sprintf("A hard reboot of server %s through cloud %s: its %s go down until the hub is back.", hs.inv.ServerID, m.inv.Cloud.Name, plural(len(m.pubsOn(name)), "pub")))
 	}
 	return nil
+}
+
+// applyWatchState shows what the watcher is doing about each pub.
+func (m *Model) applyWatchState(pubs map[string]watch.PubState) {
+	for name, ps := range m.pubs {
+		w := ""
+		if s, ok := pubs[name]; ok {
+			w = watchNote(s, m.now())
+		}
+		if ps.watch != w {
+			ps.watch = w
+			m.updatePub(name)
+		}
+	}
+}
+
+// watchNote says what watch is doing about a pub, when that is worth
+// saying (not when it is simply running).
+func watchNote(s watch.PubState, now time.Time) string {
+	switch s.Phase {
+	case watch.PhaseRunning, watch.PhaseStarting, watch.PhaseUnknown, watch.PhaseStopped, watch.PhaseUnplaced, "":
+		return ""
+	}
+	n := "watch: " + s.Phase
+	if s.Reason != "" {
+		n += " (" + s.Reason + ")"
+	}
+	if s.NextAttempt != nil && s.NextAttempt.After(now) {
+		n += ", next try in " + render.Age(s.NextAttempt.Sub(now))
+	}
+	if s.Error != "" {
+		n += ": " + s.Error
+	}
+	return n
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/buttctl/buttctl/ops/hubs"
 	"github.com/buttctl/buttctl/ops/live"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/watch"
 )
 
 // Commands: every I/O of the console, each bounded by a timeout. They
@@ -153,9 +154,10 @@ func (m *Model) waitNotices() tea.Cmd {
 	}
 }
 
-// statInventory checks whether the inventory file changed and who watches it.
+// statInventory checks whether the inventory file changed, who watches
+// it, and how the watcher sees the pubs (its state file).
 func (m *Model) statInventory() tea.Cmd {
-	path := m.inv.Path
+	path, statePath := m.inv.Path, m.opts.WatchState
 	if path == "" {
 		return nil
 	}
@@ -165,10 +167,23 @@ func (m *Model) statInventory() tea.Cmd {
 			return invStatMsg{err: err}
 		}
 		msg := invStatMsg{mod: st.ModTime(), watch: "off"}
-		if h, err := inventory.Holder(path, "watch"); err == nil && h != nil {
-			msg.watch = fmt.Sprintf("on (pid %d)", h.PID)
-		} else if err != nil {
+		h, err := inventory.Holder(path, watch.LockName)
+		switch {
+		case err != nil:
 			msg.watch = "?"
+		case h != nil:
+			msg.watch = fmt.Sprintf("on (pid %d)", h.PID)
+			if statePath != "" {
+				if ws, err := watch.ReadState(statePath); err == nil && ws.PID == h.PID {
+					msg.pubs = map[string]watch.PubState{}
+					for _, p := range ws.Pubs {
+						msg.pubs[p.Name] = p
+					}
+					if ws.Hub != "" {
+						msg.watch = fmt.Sprintf("on %s (pid %d)", ws.Hub, h.PID)
+					}
+				}
+			}
 		}
 		return msg
 	}
@@ -229,14 +244,23 @@ func (m *Model) fetchIdentities(hub string) tea.Cmd {
 	}
 }
 
-// inspectPub asks a pub's engine about it, for the detail view.
+// inspectPub asks a pub's engine about it, and the identity store about
+// its identity and last backup, for the detail view.
 func (m *Model) inspectPub(name string) tea.Cmd {
-	b := m.be
+	b, store := m.be, m.opts.IdentityStore
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
 		defer cancel()
 		ins, err := b.svc.Inspect(ctx, name)
-		return inspectMsg{gen: b.gen, pub: name, ins: ins, err: err}
+		msg := inspectMsg{gen: b.gen, pub: name, ins: ins, err: err}
+		if store != nil {
+			if st, err := store(); err == nil {
+				if id, err := st.Get(name); err == nil {
+					msg.recorded, msg.id, msg.backup = true, id.ID, id.LastBackup
+				}
+			}
+		}
+		return msg
 	}
 }
 
@@ -267,6 +291,20 @@ var lockOptions = inventory.LockOptions{Wait: 10 * time.Second, Purpose: "buttct
 
 // run carries an action out on the fleet.
 func (m *Model) run(a action) tea.Cmd {
+	switch a.kind {
+	case actMove:
+		return m.movePub(a)
+	case actBackup:
+		return m.backupPubNow(a)
+	case actReboot:
+		return m.rebootHub(a)
+	case actDeleteHub:
+		return m.deleteHub(a)
+	case actNewHub:
+		if a.onCloud {
+			return m.createHub(a)
+		}
+	}
 	b := m.be
 	path := m.inv.Path
 	missing := false
@@ -333,9 +371,6 @@ func (m *Model) run(a action) tea.Cmd {
 		case actNewHub:
 			err := inventory.Update(ctx, path, lockOptions, func(e *inventory.Editor) error { return e.AddHub(a.newHub) })
 			return done("added hub "+a.newHub.Name+" to the inventory", err)
-		case actDeleteHub:
-			err := inventory.Update(ctx, path, lockOptions, func(e *inventory.Editor) error { return e.RemoveHub(a.hub) })
-			return done("removed hub "+a.hub+" from the inventory", err)
 		}
 		return done("", errors.New(string(a.kind)+" is not available in this buttctl yet"))
 	}

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/tui/render"
@@ -26,6 +27,9 @@ type detailView struct {
 	container *container.InspectResponse
 	err       string
 	loading   bool
+	recorded  bool
+	storedID  string
+	backup    *identity.BackupRecord
 	offset    int
 	height    int
 	dirty     bool
@@ -40,7 +44,9 @@ func (m *Model) openDetail(name string) tea.Cmd {
 	return m.inspectPub(name)
 }
 
-func (d *detailView) setInspection(ins pubs.Inspection, err error) {
+func (d *detailView) setInspection(msg inspectMsg) {
+	d.recorded, d.storedID, d.backup = msg.recorded, msg.id, msg.backup
+	ins, err := msg.ins, msg.err
 	d.loading = false
 	if err != nil {
 		d.err, d.ins, d.container = err.Error(), nil, nil
@@ -113,7 +119,7 @@ func (d *detailView) Render(w, h int, m *Model) []string {
 	left = append(left, d.section("Spec (what the inventory asks for)", d.specRows(m, ps), cw)...)
 	left = append(left, d.section("Container (what its engine says)", d.containerRows(m), cw)...)
 	right = append(right, d.section("Recent events", d.eventRows(m), cw)...)
-	right = append(right, d.section("Last backup", d.backupRows(), cw)...)
+	right = append(right, d.section("Identity store and last backup", d.backupRows(m), cw)...)
 	var lines []string
 	if w >= 150 {
 		for i := 0; i < max(len(left), len(right)); i++ {
@@ -282,11 +288,28 @@ func (d *detailView) eventRows(m *Model) []kv {
 	return rows
 }
 
-func (d *detailView) backupRows() []kv {
-	if !backupAvailable {
-		return []kv{{"", "pub backup is not in this buttctl yet", render.ToneDim}}
+func (d *detailView) backupRows(m *Model) []kv {
+	if m.opts.IdentityStore == nil {
+		return []kv{{"", "no identity store in this console", render.ToneDim}}
 	}
-	return []kv{{"", "none recorded", render.ToneDim}}
+	var rows []kv
+	if d.recorded {
+		rows = append(rows, kv{"recorded", d.storedID, render.ToneOK})
+	} else {
+		rows = append(rows, kv{"recorded", "not yet (b backs it up and records it)", render.ToneWarn})
+	}
+	switch b := d.backup; {
+	case b == nil:
+		rows = append(rows, kv{"last backup", "none (b makes one)", render.ToneWarn})
+	default:
+		what := "data and secret"
+		if b.SecretOnly {
+			what = "secret only"
+		}
+		rows = append(rows, kv{"last backup", render.Age(m.now().Sub(b.At)) + " ago, " + what + ", from " + b.Hub, render.ToneOK})
+		rows = append(rows, kv{"file", b.File, render.ToneNormal})
+	}
+	return rows
 }
 
 func shortID(id string) string {

@@ -27,6 +27,7 @@ type hubState struct {
 	stale    bool      // events came while it was being observed
 	busy     string
 	err      string
+	cloud    string // the cloud server's status ("" without a cloud)
 }
 
 // pubState is what the console knows of one pub.
@@ -39,6 +40,7 @@ type pubState struct {
 	err      string
 	marked   bool
 	counted  fleet.PubStatus // the status the title bar's counts hold it under
+	watch    string          // what the watcher is doing about it ("" nothing worth saying)
 }
 
 // setInventory takes a new version of the inventory: hubs and pubs that
@@ -126,6 +128,9 @@ func (m *Model) renderHub(name string) render.Hub {
 			h.Cloud = hs.obs.Server.Status
 		}
 	}
+	if hs.cloud != "" {
+		h.Cloud = hs.cloud
+	}
 	h.Slow = hs.inFlight && m.now().Sub(hs.since) > slowAfter
 	return h
 }
@@ -140,6 +145,7 @@ func (m *Model) renderPub(name string) render.Pub {
 		Busy:     ps.busy,
 		Err:      ps.err,
 		Marked:   ps.marked,
+		Watch:    ps.watch,
 	}
 	if ps.busy != "" {
 		p.Spinner = m.spinner()

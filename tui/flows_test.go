@@ -1,16 +1,21 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/live"
+	"github.com/buttctl/buttctl/ops/provision"
 )
 
 func TestFilterSubstringInverseFuzzy(t *testing.T) {
@@ -409,7 +414,7 @@ func TestSlowHubSpins(t *testing.T) {
 		t.Errorf("after 2s the hub spins as slow: %q", lineWith(plain(m), "hub-2"))
 	}
 	// its answer stops the spinner
-	for _, msg := range fixtureObservations(m.gen)[1:2] {
+	for _, msg := range fixtureObservations(m.gen, m.inv)[1:2] {
 		m.Update(msg)
 	}
 	m.Update(spinTickMsg{})
@@ -566,5 +571,170 @@ func TestHelpScreen(t *testing.T) {
 	press(m, "j")
 	if m.showHelp {
 		t.Error("any key closes the help")
+	}
+}
+
+func storeOptions(t *testing.T) Options {
+	opts := testOptions()
+	dir := t.TempDir()
+	opts.IdentityStore = func() (*identity.Store, error) { return identity.OpenStore(dir) }
+	opts.BackupDir = filepath.Join(dir, "backups")
+	return opts
+}
+
+func TestMovePickerConfirmsAndShowsProgress(t *testing.T) {
+	m := newTestModel(t, 100, 30, storeOptions(t))
+	m.pubTable.selectKey("scuttle-1")
+	press(m, "m")
+	p, ok := m.dialog.(*pickerDialog)
+	if !ok {
+		t.Fatalf("m opens the hub picker: %T (%s)", m.dialog, m.lastErr)
+	}
+	notes := map[string]string{}
+	for _, o := range p.options {
+		notes[o.value] = fmt.Sprint(o.disabled, " ", o.note)
+	}
+	if notes["hub-1"] != "true its hub now" || notes["hub-3"] != "true unreachable" || notes["hub-2"] != "false 2 pubs" {
+		t.Errorf("picker options: %v", notes)
+	}
+	if p.options[p.cursor].value != "hub-2" {
+		t.Errorf("the cursor starts on the first hub it can go to: %s", p.options[p.cursor].value)
+	}
+	press(m, "down")
+	if p.options[p.cursor].value != "local" {
+		t.Errorf("↓ skips what it cannot choose: %s", p.options[p.cursor].value)
+	}
+	press(m, "up", "enter")
+	if !strings.Contains(plain(m), "Move pub scuttle-1 from hub-1 to hub-2?") {
+		t.Fatalf("choosing asks to confirm, naming the pub and both hubs:\n%s", plain(m))
+	}
+	if cmd := press(m, "y"); cmd == nil || !strings.HasPrefix(m.pubs["scuttle-1"].busy, "moving to hub-2") {
+		t.Fatalf("y starts the move: busy %q", m.pubs["scuttle-1"].busy)
+	}
+	a := action{kind: actMove, pub: "scuttle-1", hub: "hub-1", to: "hub-2"}
+	m.Update(progressMsg{act: a, text: "copy 12M", open: true, box: newMailbox[progressMsg](1)})
+	if m.pubs["scuttle-1"].busy != "moving to hub-2: copy 12M" || !strings.Contains(lineWith(plain(m), "scuttle-1"), "moving to hub-2: c") {
+		t.Errorf("the row shows the move's step: %q", lineWith(plain(m), "scuttle-1"))
+	}
+	_, cmd := m.Update(progressMsg{act: a, done: &actionDoneMsg{gen: m.gen, act: a, result: "moved pub scuttle-1 from hub-1 to hub-2"}})
+	if cmd == nil || m.pubs["scuttle-1"].busy != "" || !strings.Contains(plain(m), "moved pub scuttle-1") {
+		t.Error("the end of a move re-reads the inventory and says what was done")
+	}
+}
+
+func TestMoveAndBackupNeedAStore(t *testing.T) {
+	m := newTestModel(t, 80, 24, testOptions())
+	m.pubTable.selectKey("scuttle-1")
+	press(m, "m")
+	if m.dialog != nil || !strings.Contains(m.lastErr, "no identity store") {
+		t.Errorf("move without a store: %q", m.lastErr)
+	}
+	press(m, "b")
+	if !strings.Contains(m.lastErr, "no identity store") {
+		t.Errorf("backup without a store: %q", m.lastErr)
+	}
+	m = newTestModel(t, 80, 24, storeOptions(t))
+	m.pubTable.selectKey("scuttle-1")
+	if cmd := press(m, "b"); cmd == nil || m.pubs["scuttle-1"].busy != "backing up" {
+		t.Errorf("b backs up at once (nothing to lose): %q", m.pubs["scuttle-1"].busy)
+	}
+}
+
+func TestDetailShowsTheLastBackup(t *testing.T) {
+	m := newTestModel(t, 200, 60, storeOptions(t))
+	press(m, ":")
+	typeText(m, "pub scuttle-1")
+	press(m, "enter")
+	m.Update(inspectMsg{gen: m.gen, pub: "scuttle-1", ins: inspection(t), recorded: true, id: "@LA9=.ed25519",
+		backup: &identity.BackupRecord{At: clock.Add(-2 * time.Hour), File: "/var/backups/scuttle-1.tar.gz", Hub: "hub-1"}})
+	s := plain(m)
+	for _, want := range []string{"@LA9=.ed25519", "2h ago, data and secret, from hub-1", "/var/backups/scuttle-1.tar.gz"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("detail lacks %q:\n%s", want, s)
+		}
+	}
+	if !strings.Contains(lineWith(s, "@LA9=.ed25519"), "recorded") {
+		t.Error("the recorded id is labelled")
+	}
+}
+
+func TestApplyConfirmsThenShowsProgress(t *testing.T) {
+	m := newTestModel(t, 120, 30, testOptions())
+	press(m, ":")
+	typeText(m, "plan")
+	press(m, "enter")
+	plain(m)
+	press(m, "a")
+	d, ok := m.dialog.(*confirmDialog)
+	if !ok || !strings.Contains(plain(m), "Apply 3 actions?") || !strings.Contains(plain(m), "+ create backyard on local") {
+		t.Fatalf("a asks, listing the actions:\n%s", plain(m))
+	}
+	sig := d.act.to
+	if cmd := press(m, "y"); cmd == nil || !m.plan.applying {
+		t.Fatal("y starts applying")
+	}
+	plan := m.plan.plan
+	m.Update(applyMsg{plan: plan, open: true, box: newMailbox[applyMsg](1)})
+	for _, s := range m.plan.steps {
+		if !s.Manual && s.State != "running" {
+			t.Errorf("every step to carry out is under way: %+v", s)
+		}
+	}
+	var create fleet.Action
+	for _, a := range plan.Actions {
+		if a.Kind == fleet.ActionCreate {
+			create = a
+		}
+	}
+	m.Update(applyMsg{results: []fleet.Result{{Action: create, Status: fleet.ResultDone}}, open: true, box: newMailbox[applyMsg](1)})
+	if !strings.Contains(lineWith(plain(m), "backyard"), "✓ done") {
+		t.Errorf("a result shows on its row: %q", lineWith(plain(m), "backyard"))
+	}
+	_, cmd := m.Update(applyMsg{report: &fleet.Report{Done: 1, Failed: 1}, err: errors.New("start scuttle-3 on hub-2: boom")})
+	if cmd == nil || m.plan.applying || !strings.Contains(m.lastErr, "boom") {
+		t.Errorf("the end: applying %v, error %q", m.plan.applying, m.lastErr)
+	}
+	if sig == "" || sig != planSignature(plan) {
+		t.Error("the confirmation carries the plan's signature")
+	}
+	// the report can come before the stream's end, in a batch of its own
+	press(m, "a", "y")
+	m.Update(applyMsg{plan: plan, report: &fleet.Report{Done: 3}, open: true, box: newMailbox[applyMsg](1)})
+	if !m.plan.applying {
+		t.Error("still applying until the stream ends")
+	}
+	m.Update(applyMsg{})
+	if m.plan.applying || m.flash != "applied: 3 done, 0 failed, 0 skipped, 0 blocked" {
+		t.Errorf("a report that came early is said at the end: %q", m.flash)
+	}
+}
+
+func TestNewHubOnTheCloudOrByHand(t *testing.T) {
+	opts := testOptions()
+	opts.CreateHub = func(context.Context, *inventory.Inventory, string, provision.Progress) (*provision.Created, error) {
+		return nil, errors.New("not called by the form")
+	}
+	withCloud := strings.Replace(fixture, "version: 1\n", "version: 1\ncloud: {name: test}\n", 1)
+	m := New(parseFixture(t, withCloud), opts)
+	defer m.Close()
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	press(m, "shift+tab", "n")
+	f, ok := m.dialog.(*formDialog)
+	if !ok || f.fields[0].label != "what" || f.fields[0].value() != "a new server on cloud test" {
+		t.Fatalf("with a cloud, n offers a new server first: %#v", m.dialog)
+	}
+	a, err := f.submit(f.values())
+	if err != nil || !a.onCloud || a.hub != "hub-5" {
+		t.Errorf("the cloud choice: %+v %v", a, err)
+	}
+	f.focus = 0
+	press(m, "right")
+	if _, err := f.submit(f.values()); err == nil || !strings.Contains(err.Error(), "address") {
+		t.Errorf("an existing server needs its address: %v", err)
+	}
+	m2 := newTestModel(t, 100, 30, testOptions())
+	press(m2, "shift+tab", "n")
+	if f := m2.dialog.(*formDialog); f.fields[0].label != "name" {
+		t.Error("without a cloud, n adds an existing server")
 	}
 }

@@ -246,8 +246,11 @@ func (m *Model) movePicker() tea.Cmd {
 	if !ok {
 		return m.failCmd(errors.New("no pub selected"))
 	}
-	if !moveAvailable {
-		return m.failCmd(fmt.Errorf("move pub %s: pub move is not in this buttctl yet (it lands with identity backup/restore)", ps.inv.Name))
+	if m.opts.IdentityStore == nil {
+		return m.failCmd(fmt.Errorf("move pub %s: this console has no identity store to journal the move in", ps.inv.Name))
+	}
+	if ps.inv.Hub == "" {
+		return m.failCmd(fmt.Errorf("pub %s has no hub yet: nothing to move (the plan places it)", ps.inv.Name))
 	}
 	var opts []pickOption
 	for _, h := range m.hubOrder {
@@ -293,17 +296,11 @@ func (m *Model) backupPub() tea.Cmd {
 	if !ok {
 		return m.failCmd(errors.New("no pub selected"))
 	}
-	if !backupAvailable {
-		return m.failCmd(fmt.Errorf("backup pub %s: pub backup is not in this buttctl yet (it lands with identity backup/restore)", ps.inv.Name))
+	if m.opts.IdentityStore == nil || m.opts.BackupDir == "" {
+		return m.failCmd(fmt.Errorf("backup pub %s: this console has no identity store or backup directory", ps.inv.Name))
 	}
 	return m.do(action{kind: actBackup, pub: ps.inv.Name, hub: ps.inv.Hub})
 }
-
-// Actions whose operations have not landed in ops yet.
-var (
-	moveAvailable   = false
-	backupAvailable = false
-)
 
 // currentTable is the list the keys move in.
 func (m *Model) currentTable() *table {

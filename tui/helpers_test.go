@@ -17,11 +17,20 @@ import (
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/fleet"
 	"github.com/buttctl/buttctl/ops/hubs"
+	"github.com/buttctl/buttctl/ops/pubspec"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+// updating says -update was given: rewrite the golden files in testdata/.
+// (teatest's golden package defines the flag; it is defined here if not.)
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestMain(m *testing.M) {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata/")
+	}
 	time.Local = time.UTC // golden files show times in UTC wherever they run
 	os.Exit(m.Run())
 }
@@ -73,7 +82,7 @@ func newTestModel(t testing.TB, w, h int, opts Options) *Model {
 	t.Cleanup(func() { m.Close() })
 	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
 	m.Update(invStatMsg{watch: "off", mod: clock})
-	for _, msg := range fixtureObservations(m.gen) {
+	for _, msg := range fixtureObservations(m.gen, m.inv) {
 		m.Update(msg)
 	}
 	return m
@@ -81,11 +90,23 @@ func newTestModel(t testing.TB, w, h int, opts Options) *Model {
 
 func at(d time.Duration) *time.Time { t := clock.Add(-d); return &t }
 
-func fixtureObservations(gen int) []tea.Msg {
+// specHash is the hash of the spec the inventory asks of pub.
+func specHash(inv *inventory.Inventory, pub string) string {
+	p, _ := inv.Pub(pub)
+	s, err := pubspec.Build(inv, *p)
+	if err != nil {
+		panic(err)
+	}
+	return pubspec.Hash(s)
+}
+
+func fixtureObservations(gen int, inv *inventory.Inventory) []tea.Msg {
 	c1 := fleet.Container{ID: "1111111111111111", Name: "buttctl-pub-scuttle-1", Pub: "scuttle-1", Image: "ahdinosaur/ssb-pub", State: "running", Health: "healthy", StartedAt: at(3*time.Hour + 5*time.Minute)}
 	c2 := fleet.Container{ID: "2222222222222222", Name: "buttctl-pub-scuttle-2", Pub: "scuttle-2", Image: "ahdinosaur/ssb-pub", State: "running", Health: "unhealthy", Restarts: 3, StartedAt: at(12 * time.Minute)}
 	c3 := fleet.Container{ID: "3333333333333333", Name: "buttctl-pub-scuttle-3", Pub: "scuttle-3", Image: "ahdinosaur/ssb-pub", State: "exited", Health: "unhealthy", Restarts: 1}
 	c4 := fleet.Container{ID: "4444444444444444", Name: "buttctl-pub-scuttle-4", Pub: "scuttle-4", Image: "ahdinosaur/ssb-pub", State: "exited"}
+	c1.SpecHash, c3.SpecHash, c4.SpecHash = specHash(inv, "scuttle-1"), specHash(inv, "scuttle-3"), specHash(inv, "scuttle-4")
+	c2.SpecHash = "0123456789abcdef" // drifted
 	orphan := fleet.Container{ID: "5555555555555555", Name: "buttctl-pub-old-pub", Pub: "old-pub", Image: "ahdinosaur/ssb-pub", State: "running", Health: "healthy", StartedAt: at(48 * time.Hour)}
 	info := &engine.Info{Version: "20.10.24", CPUs: 2}
 	return []tea.Msg{
@@ -129,7 +150,7 @@ func screen(m *Model) string {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updating() {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}

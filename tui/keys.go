@@ -93,12 +93,3 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Logs, k.Whoami, k.Invite, k.Reboot},
 	}
 }
-
-// viewHelp is the help of one view: a help.KeyMap.
-type viewHelp struct {
-	short []key.Binding
-	full  [][]key.Binding
-}
-
-func (h viewHelp) ShortHelp() []key.Binding  { return h.short }
-func (h viewHelp) FullHelp() [][]key.Binding { return h.full }

@@ -10,7 +10,9 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/live"
+	"github.com/buttctl/buttctl/ops/provision"
 	"github.com/buttctl/buttctl/tui/render"
 )
 
@@ -20,8 +22,9 @@ type Options struct {
 	// the inventory.
 	ReadOnly bool
 	// AuditLog is a JSON-lines audit log (watch's) whose records the
-	// Events view shows as they are appended; "" for none.
-	AuditLog string
+	// Events view shows as they are appended; "" for none. WatchState is
+	// the watcher's state file, for what it is doing about each pub.
+	AuditLog, WatchState string
 	// Connect makes the connections to the hubs (hubconn.New by default).
 	Connect Connector
 	// Refresh is how often every hub is observed besides its events (10s);
@@ -31,6 +34,15 @@ type Options struct {
 	Now func() time.Time
 	// Dark pins the palette (nil: ask the terminal, dark until it answers).
 	Dark *bool
+	// IdentityStore opens the local identity store (move and backup use it;
+	// nil: they are off). BackupDir is where b writes backups.
+	IdentityStore func() (*identity.Store, error)
+	BackupDir     string
+	// CreateHub boots a hub on the inventory's cloud and records it (the
+	// command layer's 'hub create'); nil: n in Hubs only adds existing servers.
+	CreateHub func(ctx context.Context, inv *inventory.Inventory, name string, progress provision.Progress) (*provision.Created, error)
+	// Version is buttctl's, written into backups.
+	Version string
 }
 
 // view names what the console shows.
@@ -200,6 +212,7 @@ func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{
 		m.observeAll(),
 		m.gatherFacts(m.hubOrder),
+		m.cloudStatus(),
 		m.followEvents(),
 		m.followAudit(),
 		m.waitNotices(),
@@ -280,7 +293,7 @@ func (m *Model) handleData(msg tea.Msg) tea.Cmd {
 		return tea.Batch(m.observeAll(), m.statInventory(),
 			tea.Tick(m.opts.Refresh, func(time.Time) tea.Msg { return refreshTickMsg{} }))
 	case factsTickMsg:
-		return tea.Batch(m.gatherFacts(m.hubOrder),
+		return tea.Batch(m.gatherFacts(m.hubOrder), m.cloudStatus(),
 			tea.Tick(m.opts.Facts, func(time.Time) tea.Msg { return factsTickMsg{} }))
 	case clockTickMsg:
 		m.rebuildRows()
@@ -339,7 +352,7 @@ func (m *Model) handleData(msg tea.Msg) tea.Cmd {
 		return m.showInvite(msg)
 	case inspectMsg:
 		if m.detail != nil && msg.pub == m.detail.pub {
-			m.detail.setInspection(msg.ins, msg.err)
+			m.detail.setInspection(msg)
 		}
 	case inventoryMsg:
 		return m.inventoryChanged(msg)
@@ -347,8 +360,12 @@ func (m *Model) handleData(msg tea.Msg) tea.Cmd {
 		return m.invStat(msg)
 	case logLinesMsg:
 		return m.logs.take(msg)
-	case planStepDoneMsg:
-		return m.planStepDone(msg)
+	case applyMsg:
+		return m.applied(msg)
+	case progressMsg:
+		return m.progressed(msg)
+	case cloudServersMsg:
+		m.applyCloud(msg)
 	case closeBackendMsg:
 		b := msg.b
 		return func() tea.Msg { b.close(); return nil }

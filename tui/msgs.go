@@ -7,8 +7,10 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/fleet"
 	"github.com/buttctl/buttctl/ops/hubs"
+	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/live"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/watch"
 )
 
 // Messages. Each result of I/O carries the backend generation it was asked
@@ -105,12 +107,17 @@ type inviteMsg struct {
 	err       error
 }
 
-// inspectMsg is a pub's inspection for the detail view.
+// inspectMsg is a pub's inspection for the detail view, with what the
+// identity store knows of it.
 type inspectMsg struct {
 	gen int
 	pub string
 	ins pubs.Inspection
 	err error
+	// recorded: the store knows its identity (id); backup is its last backup.
+	recorded bool
+	id       string
+	backup   *identity.BackupRecord
 }
 
 // inventoryMsg is the inventory, read again (after an edit, or because the
@@ -122,11 +129,14 @@ type inventoryMsg struct {
 	why string
 }
 
-// invStatMsg is the inventory file's state and who watches it.
+// invStatMsg is the inventory file's state and who watches it: the
+// watcher's pid and, from its state file, how it sees each pub.
 type invStatMsg struct {
 	mod   time.Time
 	watch string
 	err   error
+	// pubs is the watcher's view of each pub (nil: no watcher, or no state).
+	pubs map[string]watch.PubState
 }
 
 // logLinesMsg is a batch of log lines of session.

@@ -265,7 +265,9 @@ func (m *Model) bottomLine(w int) string {
 		fw := max(20, w-2-ansi.StringWidth(list))
 		return fitLine(st.Prompt.Render(" :")+m.input.render(fw, st, true, ghost)+list, w)
 	}
-	return fitLine(" "+m.help.ShortHelpView(m.shortHelp()), w)
+	h := m.help
+	h.SetWidth(w - 1)
+	return fitLine(" "+h.ShortHelpView(m.shortHelp()), w)
 }
 
 // statusLine: inventory, hubs, watch, and the last error or message.

@@ -17,6 +17,8 @@ import (
 // added. Times are RFC 3339 in UTC with nanoseconds.
 type Record struct {
 	Time time.Time `json:"time"`
+	// Source is "watch": the audit logs of several tools can be read together.
+	Source string `json:"source"`
 	// Hub is the hub acted on (for a reallocation: the hub the pub went to).
 	Hub string `json:"hub"`
 	// Pub is the pub acted on; "" for hub actions.
@@ -37,6 +39,9 @@ type Record struct {
 	// Identity is the pub's public SSB id, where the action concerns it.
 	Identity string `json:"identity,omitempty"`
 }
+
+// Source is the source of watch's records.
+const Source = "watch"
 
 // AuditLog appends Records to a JSON-lines file, one line per write, each
 // flushed as it is written so that `tail -f` (and the console) see it at
@@ -69,6 +74,9 @@ func (a *AuditLog) Write(r Record) error {
 		return nil
 	}
 	r.Time = r.Time.UTC()
+	if r.Source == "" {
+		r.Source = Source
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err

@@ -115,22 +115,17 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // pollingHealer is the comparator: what docker-autoheal does by default —
 // every 5s, list the containers and restart the unhealthy ones (and, here,
-// start the exited ones too).
-// Each poll's time is sent on ticks (when there is room), for pacing.
-func pollingHealer(ctx context.Context, api *client.Client, name string, ticks chan<- time.Time) {
-	t := time.NewTicker(pollEvery)
-	defer t.Stop()
+// start the exited ones too). Its first poll is at first.
+func pollingHealer(ctx context.Context, api *client.Client, name string, first time.Time) {
+	timer := time.NewTimer(time.Until(first))
+	defer timer.Stop()
 	for {
-		var now time.Time
 		select {
 		case <-ctx.Done():
 			return
-		case now = <-t.C:
+		case <-timer.C:
 		}
-		select {
-		case ticks <- now:
-		default:
-		}
+		timer.Reset(pollEvery)
 		res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("name", name)})
 		if err != nil {
 			continue
@@ -164,8 +159,8 @@ func benchFleet(b *testing.B) (*fleet, string) {
 // pace waits long enough after a heal that the next one starts a new series.
 func pace() { sleepUntil(time.Now().Add(1500 * time.Millisecond)) }
 
-// phase is the i-th of benchSamples kill times spread evenly over the
-// poller's period (stratified, so that few samples give a fair mean).
+// phase is the i-th of benchSamples phases spread evenly over the poller's
+// period (stratified, so that few samples give a fair mean).
 func phase(i int) time.Duration {
 	return time.Duration((float64(i) + 0.5) / benchSamples * float64(pollEvery))
 }
@@ -210,7 +205,7 @@ func BenchmarkKillToRunning(b *testing.B) {
 			r.waitPhase(b, 30*time.Second, name, watch.PhaseRunning)
 		}
 		r.stop(b)
-		polled = pollingSamples(ctx, api, pubspec.ContainerName(name), func() time.Duration { return running(killed()) })
+		polled = pollingSamples(ctx, api, pubspec.ContainerName(name), killed, running)
 	}
 	report(b, floor, watched, polled)
 }
@@ -270,23 +265,25 @@ func BenchmarkUnhealthyToRunning(b *testing.B) {
 		for _, rec := range r.records(b) {
 			b.Logf("%s %s took %dms", rec.Time.Format("15:04:05.000"), rec.Action, rec.DurationMS)
 		}
-		polled = pollingSamples(ctx, api, cname, func() time.Duration { return running(sick()) })
+		polled = pollingSamples(ctx, api, cname, sick, running)
 	}
 	report(b, floor, watched, polled)
 }
 
-// pollingSamples runs the polling healer and times sample (a fault, then
-// the wait for running again) at phases spread over its period.
-func pollingSamples(ctx context.Context, api *client.Client, cname string, sample func() time.Duration) []time.Duration {
-	pctx, stop := context.WithCancel(ctx)
-	defer stop()
-	ticks := make(chan time.Time, 1)
-	go pollingHealer(pctx, api, cname, ticks)
+// pollingSamples times the polling healer: for each sample, fault makes
+// the failure and returns its event, and a poller whose phase relative to
+// that event is the sample's (spread evenly over the period: a poller
+// running all along meets failures at a uniformly random phase) heals it;
+// running times the event to running again.
+func pollingSamples(ctx context.Context, api *client.Client, cname string, fault func() engine.Event, running func(engine.Event) time.Duration) []time.Duration {
 	var out []time.Duration
 	for i := range benchSamples {
-		tick := <-ticks
-		sleepUntil(tick.Add(phase(i)))
-		out = append(out, sample())
+		pace()
+		ev := fault()
+		pctx, stop := context.WithCancel(ctx)
+		go pollingHealer(pctx, api, cname, ev.Time.Add(phase(i)))
+		out = append(out, running(ev))
+		stop()
 	}
 	return out
 }

@@ -281,7 +281,9 @@ func (w *Watcher) sync(ctx context.Context, name string) {
 	o, err := observe(octx, eng, name)
 	if err != nil {
 		if engine.IsUnreachable(err) {
-			// The event stream notices too, and reconciles when it is back.
+			// The event stream notices too, and reconciles when it is back;
+			// a blip that did not reach the stream is looked at again.
+			w.q.AddAfter(name, busyRetry)
 			return
 		}
 		w.setPhase(name, PhaseFailed, "", err.Error())
@@ -576,14 +578,14 @@ func (w *Watcher) quarantine(ctx context.Context, g *generation, eng *engine.Eng
 }
 
 // recordIdentity keeps the identity of a running pub, once per container
-// start, if watch has an identity store.
+// start, if watch has an identity store (and is not a dry run).
 func (w *Watcher) recordIdentity(ctx context.Context, g *generation, hub, name string, o observation) {
 	key := o.Container.ID + "@" + o.StartedAt.String()
 	w.mu.Lock()
 	ps := w.pubLocked(name)
 	done := ps.identityFor == key
 	w.mu.Unlock()
-	if done || w.cfg.Identities == nil {
+	if done || w.cfg.Identities == nil || w.cfg.DryRun {
 		w.mu.Lock()
 		ps.identityDone = true
 		w.mu.Unlock()

@@ -3,6 +3,9 @@ package watch_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +202,46 @@ func TestOneWatcherPerInventory(t *testing.T) {
 	var locked *inventory.LockedError
 	if !errors.As(err, &locked) || locked.Purpose != "buttctl watch" || locked.PID == 0 {
 		t.Fatalf("second watcher: %v; want the lock error naming the first", err)
+	}
+}
+
+// A hub unreachable for hub_down_after is marked down; with reboot_hubs and
+// no cloud configured, the log says so once, however long it stays down.
+func TestHubDownWithoutACloudSaysSoOnce(t *testing.T) {
+	t.Parallel()
+	a := uniq("wt-gone")
+	addr := fmt.Sprintf("  - {name: local, local: true}\n  - {name: gone, address: 127.0.0.1, port: %d}\n", freePort(t))
+	f := newFleet(t, "", addr, "local", a)
+	addPub(t, f, uniq("wt-strand"), "gone")
+	edit := func(old, new string) {
+		text, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f.path, []byte(strings.Replace(string(text), old, new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	edit("hub_down_after: 5s", "hub_down_after: 2s\n  reboot_hubs: true")
+	r := f.start(watch.Config{})
+	down := r.waitRecord(t, 30*time.Second, "", watch.ActionHubDown)
+	if down.Hub != "gone" || down.Result != watch.ResultOK || down.Reason != watch.ReasonHubUnreachable || down.Error == "" {
+		t.Errorf("hub-down record = %+v", down)
+	}
+	if hs := r.hub("gone"); !hs.Down || hs.Connected || hs.UnreachableSince == nil {
+		t.Errorf("hub state = %+v", hs)
+	}
+	// Several reconnect attempts later: still one hub-down, one notice, no reboot.
+	waitFor(t, 30*time.Second, "more reconnect attempts", func() bool {
+		return strings.Count(r.logs.String(), "no cloud is configured") == 1 && time.Since(down.Time) > 5*time.Second
+	})
+	if n := strings.Count(r.logs.String(), "no cloud is configured"); n != 1 {
+		t.Errorf("the no-cloud notice was logged %d times", n)
+	}
+	if n := len(find(r.records(t), "", watch.ActionHubDown)); n != 1 {
+		t.Errorf("%d hub-down records", n)
+	}
+	if n := len(find(r.records(t), "", watch.ActionReboot)); n != 0 {
+		t.Errorf("%d reboot records without a cloud", n)
 	}
 }

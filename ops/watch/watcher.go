@@ -588,6 +588,7 @@ func (w *Watcher) record(r Record) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
+	r.Source = Source
 	if err := w.cfg.Audit.Write(r); err != nil {
 		w.log.Error("cannot write the audit log", "err", err)
 	}

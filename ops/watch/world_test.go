@@ -208,7 +208,7 @@ func TestWorldHubPoweredOffPubsReallocated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := f.start(watch.Config{Identities: &watch.StoreIdentities{Store: store, OwnersPath: filepath.Join(t.TempDir(), "owners.json")}})
+	r := f.start(watch.Config{Identities: &watch.StoreIdentities{Store: store}})
 	for _, p := range []string{a, b} {
 		rec := r.waitRecord(t, 60*time.Second, p, watch.ActionRecordIdentity)
 		if rec.Identity != ids[p] || rec.Reason != watch.ReasonFirstSeen {

@@ -103,8 +103,8 @@ func EngineEvent(ev live.Event) Event {
 // AuditEvent is an audit log record as the Events view shows it.
 func AuditEvent(r live.Record) Event {
 	src := r.Source
-	if src == "" {
-		src = "audit"
+	if src == "" { // watch's records do not say: the audit log is watch's
+		src = "watch"
 	}
 	e := Event{Time: r.Time, Source: src, Hub: r.Hub, Pub: r.Pub, Action: r.Action}
 	var parts []string

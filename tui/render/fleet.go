@@ -45,7 +45,7 @@ var HubColumns = []Column{
 	{Title: "PUBS", Width: 7, Right: true},
 	{Title: "LOAD", Width: 5, Right: true, Priority: 3},
 	{Title: "DISK FREE", Width: 9, Right: true, Priority: 3},
-	{Title: "DOCKER", Width: 10, Priority: 5},
+	{Title: "DOCKER", Width: 14, Priority: 5},
 	{Title: "NOTE", Width: 12, Flex: 4, Priority: 1},
 }
 
@@ -193,6 +193,8 @@ type Pub struct {
 	Err string
 	// Marked says the pub is selected for a merged log.
 	Marked bool
+	// Watch says what the watcher is doing about it (backoff, quarantined...).
+	Watch string
 }
 
 // PubColumns are the Pubs view's columns.
@@ -324,6 +326,14 @@ func pubNote(p Pub) Cell {
 		return Toned(strings.TrimSpace(p.Spinner+" "+p.Busy+"…"), ToneBusy)
 	case p.Err != "":
 		return Toned(OneLine(p.Err), ToneBad)
+	case p.Watch != "":
+		t := ToneWarn
+		if strings.Contains(p.Watch, "quarantined") || strings.Contains(p.Watch, "failed") {
+			t = ToneBad
+		} else if strings.Contains(p.Watch, "operator-stopped") {
+			t = ToneIdle
+		}
+		return Toned(OneLine(p.Watch), t)
 	case p.Error != "":
 		return Toned(OneLine(p.Error), ToneBad)
 	case p.Container != nil && p.Container.Error != "":

@@ -2,12 +2,12 @@ package render
 
 import (
 	"fmt"
-	"strings"
 )
 
 // PlanStep is one action of a plan, with its progress once applying.
 type PlanStep struct {
-	// Op is + (create), ~ (change) or - (remove).
+	// Op is fleet's marker: + adds, - removes, ~ changes, -/+ replaces,
+	// ! needs someone.
 	Op     string
 	Action string
 	Pub    string
@@ -25,7 +25,7 @@ type PlanStep struct {
 // PlanColumns are the Plan view's columns.
 var PlanColumns = []Column{
 	{Title: "#", Width: 3, Right: true},
-	{Title: "OP", Width: 2},
+	{Title: "OP", Width: 3},
 	{Title: "ACTION", Width: 10},
 	{Title: "PUB", Width: 14},
 	{Title: "HUB", Width: 10, Priority: 2},
@@ -39,9 +39,9 @@ func PlanRow(s PlanStep, spinner string) Row {
 	switch s.Op {
 	case "+":
 		opTone = ToneOK
-	case "~":
+	case "~", "-/+":
 		opTone = ToneWarn
-	case "-":
+	case "-", "!":
 		opTone = ToneBad
 	}
 	prog := Toned("pending", ToneDim)
@@ -54,9 +54,11 @@ func PlanRow(s PlanStep, spinner string) Row {
 		prog = Toned("✗ "+OneLine(s.Err), ToneBad)
 	case "skipped":
 		prog = Toned("skipped", ToneIdle)
+	case "blocked":
+		prog = Toned("needs you", ToneWarn)
 	default:
 		if s.Manual {
-			prog = Toned("not from the console", ToneIdle)
+			prog = Toned("needs you", ToneWarn)
 		}
 	}
 	return Row{Key: fmt.Sprintf("%06d", s.Index), Group: s.Hub, Cells: []Cell{
@@ -68,33 +70,4 @@ func PlanRow(s PlanStep, spinner string) Row {
 		Text(s.Why),
 		prog,
 	}}
-}
-
-// PlanSummary sums a plan up: "3 to create, 1 to change, 2 to remove".
-func PlanSummary(steps []PlanStep) string {
-	var add, change, remove int
-	for _, s := range steps {
-		switch s.Op {
-		case "+":
-			add++
-		case "~":
-			change++
-		case "-":
-			remove++
-		}
-	}
-	if add+change+remove == 0 {
-		return "nothing to do: the fleet is as the inventory asks"
-	}
-	var parts []string
-	if add > 0 {
-		parts = append(parts, fmt.Sprintf("%d to create", add))
-	}
-	if change > 0 {
-		parts = append(parts, fmt.Sprintf("%d to change", change))
-	}
-	if remove > 0 {
-		parts = append(parts, fmt.Sprintf("%d to remove", remove))
-	}
-	return strings.Join(parts, ", ")
 }

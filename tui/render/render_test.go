@@ -215,7 +215,7 @@ func TestAuditEvent(t *testing.T) {
 		t.Errorf("%+v", e)
 	}
 	bad := AuditEvent(live.Record{Action: "start", Error: "hub-1: no such image"})
-	if bad.Tone != ToneBad || bad.Source != "audit" || !strings.Contains(bad.Detail, "no such image") {
+	if bad.Tone != ToneBad || bad.Source != "watch" || !strings.Contains(bad.Detail, "no such image") {
 		t.Errorf("%+v", bad)
 	}
 }
@@ -235,13 +235,7 @@ func TestPlanRowsAndSummary(t *testing.T) {
 		{Op: "-", Action: "orphan", Pub: "c", Hub: "h", Index: 2, Manual: true},
 		{Op: "~", Action: "stop", Pub: "d", Hub: "h", Index: 3, State: "running"},
 	}
-	if got := PlanSummary(steps); got != "1 to create, 2 to change, 1 to remove" {
-		t.Errorf("summary %q", got)
-	}
-	if got := PlanSummary(nil); !strings.HasPrefix(got, "nothing to do") {
-		t.Errorf("empty summary %q", got)
-	}
-	progress := []string{"pending", "✗ h: boom", "not from the console", "⠋ running"}
+	progress := []string{"pending", "✗ h: boom", "needs you", "⠋ running"}
 	for i, s := range steps {
 		if got := PlanRow(s, "⠋").Cells[6].Text; got != progress[i] {
 			t.Errorf("step %d progress %q, want %q", i, got, progress[i])

@@ -178,3 +178,19 @@ func localPublicKey(inv *inventory.Inventory) (string, error) {
 	}
 	return "", fmt.Errorf("hub create: no public key at %s: set ssh.identity_file in %s to a key whose .pub sits beside it, or create one with ssh-keygen -t ed25519", strings.Join(candidates, ", "), inv.Path)
 }
+
+// Provision boots hub name on inv's cloud with the inventory's server
+// template and records it, as 'buttctl hub create NAME' does, reporting
+// its steps to progress: the console's n in the Hubs view.
+func Provision(ctx context.Context, inv *inventory.Inventory, name string, progress provision.Progress) (*provision.Created, error) {
+	c, err := cloudFor(ctx, nil, inv, "create")
+	if err != nil {
+		return nil, err
+	}
+	po, err := createOptions(&CreateOptions{Name: name}, inv)
+	if err != nil {
+		return nil, err
+	}
+	po.Progress = progress
+	return provision.Create(ctx, c, po)
+}

@@ -53,7 +53,7 @@ On a terminal, 'buttctl' alone opens the console (as 'buttctl tui').`,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.IOStreams.IsStdinTTY() && f.IOStreams.IsStdoutTTY() {
-				return tuicmd.Run(&tuicmd.Options{IO: f.IOStreams, Inventory: f.Inventory})
+				return tuicmd.Run(tuicmd.NewOptions(f))
 			}
 			return cmd.Help()
 		},

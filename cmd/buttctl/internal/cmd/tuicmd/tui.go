@@ -5,29 +5,40 @@ package tuicmd
 import (
 	"context"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmd/hub"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/hubconn"
+	"github.com/buttctl/buttctl/ops/identity"
+	"github.com/buttctl/buttctl/ops/watch"
 	"github.com/buttctl/buttctl/sshexec"
 	"github.com/buttctl/buttctl/tui"
 )
 
 // Options is everything `buttctl tui` needs.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Inventory func() (*inventory.Inventory, error)
-	ReadOnly  bool
-	AuditLog  string
+	IO            *iostreams.IOStreams
+	Inventory     func() (*inventory.Inventory, error)
+	IdentityStore func() (*identity.Store, error)
+	Version       string
+	ReadOnly      bool
+	AuditLog      string
+}
+
+// NewOptions are the options of f's invocation.
+func NewOptions(f *cmdutil.Factory) *Options {
+	return &Options{IO: f.IOStreams, Inventory: f.Inventory, IdentityStore: f.IdentityStore, Version: f.Version}
 }
 
 // NewCmdTui builds `buttctl tui`; runF replaces the run in tests.
 func NewCmdTui(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Inventory: f.Inventory}
+	opts := NewOptions(f)
 	cmd := &cobra.Command{
 		Use:   "tui [--read-only]",
 		Short: "Open the console: the fleet live, with logs, actions and events",
@@ -51,7 +62,7 @@ the fleet or the inventory.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.ReadOnly, "read-only", false, "hide and refuse every action that changes the fleet")
-	cmd.Flags().StringVar(&opts.AuditLog, "audit-log", "", "a JSON-lines audit log (watch's) to show in the Events view")
+	cmd.Flags().StringVar(&opts.AuditLog, "audit-log", "", "the JSON-lines audit log to show in the Events view (default: the one 'buttctl watch' keeps for this inventory)")
 	return cmd
 }
 
@@ -66,10 +77,20 @@ func Run(opts *Options) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	paths := watch.DefaultPaths(cmdutil.StateDir(), inv.Path)
+	audit := opts.AuditLog
+	if audit == "" {
+		audit = paths.Audit
+	}
 	return tui.Run(ctx, inv, tui.Options{
-		ReadOnly: opts.ReadOnly,
-		AuditLog: opts.AuditLog,
-		Connect:  connect,
+		ReadOnly:      opts.ReadOnly,
+		AuditLog:      audit,
+		WatchState:    paths.State,
+		Connect:       connect,
+		IdentityStore: opts.IdentityStore,
+		BackupDir:     filepath.Join(cmdutil.StateDir(), "backups"),
+		CreateHub:     hub.Provision,
+		Version:       opts.Version,
 	})
 }
 

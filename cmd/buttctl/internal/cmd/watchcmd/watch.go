@@ -226,7 +226,7 @@ func watchRun(opts *WatchOptions) error {
 		if store, err := opts.IdentityStore(); err != nil {
 			log.Warn("no identity store: identities are not kept, and lost or stranded pubs cannot be recreated", "err", err)
 		} else {
-			cfg.Identities = &watch.StoreIdentities{Store: store, OwnersPath: filepath.Join(paths.Dir, "owners.json")}
+			cfg.Identities = &watch.StoreIdentities{Store: store}
 		}
 	}
 	if inv.Cloud != nil && inv.Cloud.Name != "" {
