@@ -57,8 +57,8 @@ var ErrConnectionLost = errors.New("connection lost")
 // cancelGrace is how long a cancelled command has between SIGTERM and SIGKILL.
 const cancelGrace = 2 * time.Second
 
-// stderrTail is how much of stderr an ExitError keeps when stderr is streamed.
-const stderrTail = 4096
+// StderrTail is how much of stderr an ExitError keeps when stderr is streamed.
+const StderrTail = 4096
 
 // Run runs argv on t and waits for it. Every argument is quoted for the remote
 // shell, so none is ever interpreted by it. A non-zero exit is an *ExitError
@@ -83,7 +83,7 @@ func (p *Pool) Run(ctx context.Context, t Target, argv []string, opts RunOptions
 
 	res := &Result{}
 	var stdout, stderr bytes.Buffer
-	tail := &tailBuffer{max: stderrTail}
+	tail := &TailBuffer{Max: StderrTail}
 	out := io.Writer(&stdout)
 	if opts.Stdout != nil {
 		out = opts.Stdout
@@ -311,18 +311,20 @@ func lastLine(b []byte) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
+// TailBuffer keeps the last Max bytes written to it: the end of a
+// command's stderr, for its ExitError.
+type TailBuffer struct {
+	Max int
 	buf []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
+	if len(t.buf) > t.Max {
+		t.buf = t.buf[len(t.buf)-t.Max:]
 	}
 	return len(p), nil
 }
 
-func (t *tailBuffer) Bytes() []byte { return t.buf }
+// Bytes returns the last Max bytes written.
+func (t *TailBuffer) Bytes() []byte { return t.buf }

@@ -26,7 +26,7 @@ func runLocal(ctx context.Context, hub string, argv []string, opts sshexec.RunOp
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second
 	var stdout, stderr bytes.Buffer
-	tail := &tailWriter{max: 4096}
+	tail := &sshexec.TailBuffer{Max: sshexec.StderrTail}
 	cmd.Stdin = opts.Stdin
 	cmd.Stdout = &stdout
 	if opts.Stdout != nil {
@@ -56,7 +56,7 @@ func runLocal(ctx context.Context, hub string, argv []string, opts sshexec.RunOp
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		xe := &sshexec.ExitError{Target: hub, Argv: argv, Status: ee.ExitCode(), Stderr: tail.buf}
+		xe := &sshexec.ExitError{Target: hub, Argv: argv, Status: ee.ExitCode(), Stderr: tail.Bytes()}
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			xe.Status, xe.Signal = -1, signalName(ws.Signal())
 		}
@@ -80,17 +80,4 @@ func signalName(s syscall.Signal) string {
 		return "SEGV"
 	}
 	return s.String()
-}
-
-type tailWriter struct {
-	max int
-	buf []byte
-}
-
-func (t *tailWriter) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(p), nil
 }

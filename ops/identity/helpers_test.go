@@ -18,12 +18,10 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubs/pubstest"
-	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/sshexec"
 )
 
@@ -82,18 +80,11 @@ hubs:
 	f.api = api
 	inv := f.svc.Inventory()
 	t.Cleanup(func() {
-		ctx := context.Background()
+		var names []string
 		for _, p := range inv.Pubs {
-			res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+p.Name).Add("label", engine.LabelManaged+"=true")})
-			if err == nil {
-				for _, c := range res.Items {
-					_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-				}
-			}
-			if v, err := api.VolumeInspect(ctx, pubspec.VolumeName(p.Name), client.VolumeInspectOptions{}); err == nil && v.Volume.Labels[engine.LabelPub] == p.Name {
-				_, _ = api.VolumeRemove(ctx, v.Volume.Name, client.VolumeRemoveOptions{Force: true})
-			}
+			names = append(names, p.Name)
 		}
+		pubstest.RemovePubs(api, names...)
 		api.Close()
 	})
 	return f

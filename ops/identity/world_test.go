@@ -18,6 +18,7 @@ import (
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 	"github.com/buttctl/buttctl/sshexec"
@@ -49,23 +50,15 @@ func newWorldFleet(t testing.TB, w *testworld.World, pubs ...testworld.Pub) *wor
 	f.reload()
 	t.Cleanup(func() {
 		// Every container and volume of the test's pubs, on every hub, by label.
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
+		var names []string
+		for _, p := range pubs {
+			names = append(names, p.Name)
+		}
 		for _, h := range w.Hubs {
-			api, err := h.DockerClient()
-			if err != nil {
-				continue
+			if api, err := h.DockerClient(); err == nil {
+				pubstest.RemovePubs(api, names...)
+				api.Close()
 			}
-			for _, p := range pubs {
-				res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+p.Name).Add("label", engine.LabelManaged+"=true")})
-				if err == nil {
-					for _, c := range res.Items {
-						_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-					}
-				}
-				_, _ = api.VolumeRemove(ctx, pubspec.VolumeName(p.Name), client.VolumeRemoveOptions{Force: true})
-			}
-			api.Close()
 		}
 	})
 	return f

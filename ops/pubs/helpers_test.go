@@ -13,11 +13,9 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubs/pubstest"
-	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/sshexec"
 	"github.com/buttctl/buttctl/sshexec/sshdtest"
 )
@@ -99,18 +97,7 @@ func service(t testing.TB, inv *inventory.Inventory) *pubs.Service {
 	t.Cleanup(func() {
 		s.Close()
 		conns.Close()
-		ctx := context.Background()
-		for _, p := range inv.Pubs {
-			res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+p.Name).Add("label", engine.LabelManaged+"=true")})
-			if err == nil {
-				for _, c := range res.Items {
-					pubstest.Remove(api, c.ID, "")
-				}
-			}
-			if v, err := api.VolumeInspect(ctx, pubspec.VolumeName(p.Name), client.VolumeInspectOptions{}); err == nil && v.Volume.Labels[engine.LabelPub] == p.Name {
-				pubstest.Remove(api, "", v.Volume.Name)
-			}
-		}
+		pubstest.RemovePubs(api, pubNames(inv)...)
 	})
 	return s
 }
@@ -148,4 +135,12 @@ func mustContain(t *testing.T, what, got string, wants ...string) {
 			t.Errorf("%s = %q; want it to contain %q", what, got, w)
 		}
 	}
+}
+
+func pubNames(inv *inventory.Inventory) []string {
+	var names []string
+	for _, p := range inv.Pubs {
+		names = append(names, p.Name)
+	}
+	return names
 }

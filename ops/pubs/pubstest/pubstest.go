@@ -20,6 +20,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
+	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
 
@@ -99,6 +101,26 @@ func Derived(t testing.TB, api *client.Client) string {
 		t.Fatalf("building %s: %v: %s", tag, err, out)
 	}
 	return tag
+}
+
+// RemovePubs removes, on the engine behind api, the containers buttctl
+// manages for each of pubs (found by label, removed by id) and each pub's
+// data volume if it carries that pub's label: what a test created for its
+// pubs, nothing of another test's.
+func RemovePubs(api *client.Client, pubs ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, pub := range pubs {
+		filters := client.Filters{}.Add("label", engine.LabelPub+"="+pub).Add("label", engine.LabelManaged+"=true")
+		if res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: filters}); err == nil {
+			for _, c := range res.Items {
+				Remove(api, c.ID, "")
+			}
+		}
+		if v, err := api.VolumeInspect(ctx, pubspec.VolumeName(pub), client.VolumeInspectOptions{}); err == nil && v.Volume.Labels[engine.LabelPub] == pub {
+			Remove(api, "", v.Volume.Name)
+		}
+	}
 }
 
 // Remove removes a container by id, and then a volume by name ("" for

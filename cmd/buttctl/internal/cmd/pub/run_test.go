@@ -17,12 +17,10 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/output"
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/hubconn/hubconntest"
 	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubs/pubstest"
-	"github.com/buttctl/buttctl/ops/pubspec"
 )
 
 // world is an inventory on this machine's real Docker engine (hub "local")
@@ -59,18 +57,11 @@ hubs:
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx := context.Background()
+		var names []string
 		for _, p := range inv.Pubs {
-			res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+p.Name).Add("label", engine.LabelManaged+"=true")})
-			if err == nil {
-				for _, c := range res.Items {
-					_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-				}
-			}
-			if v, err := api.VolumeInspect(ctx, pubspec.VolumeName(p.Name), client.VolumeInspectOptions{}); err == nil && v.Volume.Labels[engine.LabelPub] == p.Name {
-				_, _ = api.VolumeRemove(ctx, v.Volume.Name, client.VolumeRemoveOptions{Force: true})
-			}
+			names = append(names, p.Name)
 		}
+		pubstest.RemovePubs(api, names...)
 		api.Close()
 	})
 	return &world{t: t, inv: inv}
@@ -133,6 +124,9 @@ func TestCommandsOnTheLocalHub(t *testing.T) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("list -o json: rows of %s and %s: %v", a, b, rows)
 	}
 	for _, r := range rows {
 		for _, k := range []string{"name", "hub", "state", "health", "uptime", "restarts", "image", "port", "identity", "drift"} {
