@@ -107,7 +107,7 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./... || echo "staticcheck unavailable or failed (see above)"
 
 bench: test-deps bench-deps build
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
 
 # run: the console on this machine's engine (hub `local`). With no inventory, a starter is
 # written first (buttctl init), its pubs on RUN_IMAGE if the engine has it or can pull it,

@@ -49,11 +49,14 @@ pubs: []
 
 # watch: how 'buttctl watch' kills unhealthy pubs and heals down ones.
 # watch:
-#   unhealthy_grace: 30s
-#   backoff: {initial: 1s, max: 5m}
+#   unhealthy_grace: 30s           # unhealthy this long: stopped (SIGTERM, then
+#   stop_timeout: 10s              #   SIGKILL after this) and started again
+#   backoff: {initial: 1s, max: 5m, reset_after: 10m}
+#   crash_loop: {restarts: 5, window: 10m}   # then quarantined, retried every max
 #   hub_down_after: 2m
-#   reboot_hubs: false
-#   reallocate: false
+#   reconcile: 1m                  # full look besides Docker's events
+#   reboot_hubs: false             # hard-reboot a down hub through the cloud
+#   reallocate: false              # recreate a down hub's pubs elsewhere (needs restart: "no")
 `
 
 // Starter returns the starter inventory `buttctl init` writes.

@@ -2,7 +2,6 @@ package watch
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"slices"
 	"time"
@@ -370,6 +369,3 @@ func (w *Watcher) markStale(pub, hub string) {
 	defer w.mu.Unlock()
 	w.pubLocked(pub).staleOn[hub] = true
 }
-
-// hubErr is an error naming the hub.
-func hubErr(hub string, err error) error { return fmt.Errorf("%s: %w", hub, err) }

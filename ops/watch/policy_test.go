@@ -55,7 +55,6 @@ func TestJitterStretchesEachWaitByLessThanItsFraction(t *testing.T) {
 		t.Errorf("wait with jitter 0.2 × 0.5 = %s; want 1.1s", d.Wait)
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	tr = NewTracker(p, r.Float64)
 	seen := map[time.Duration]bool{}
 	for range 50 {
 		tr = NewTracker(p, r.Float64)
