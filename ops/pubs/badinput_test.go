@@ -150,9 +150,7 @@ func TestUnlabelledContainersAreUntouched(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := res.ID
-		t.Cleanup(func() {
-			_, _ = api.ContainerRemove(context.Background(), id, client.ContainerRemoveOptions{Force: true})
-		})
+		t.Cleanup(func() { pubstest.Remove(api, id, "") })
 		if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 			t.Fatal(err)
 		}

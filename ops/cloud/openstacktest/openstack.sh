@@ -13,7 +13,8 @@
 #   openstack.sh status         is it up? (exit 0 when keystone answers)
 #   openstack.sh run -- CMD...  under an exclusive lock: start (unless running),
 #                               run CMD with BUTTCTL_OPENSTACK set to the state
-#                               dir, stop what this run started
+#                               dir, stop what this run started (and remove
+#                               its state dir if CMD passed)
 #
 # Environment: BUTTCTL_OPENSTACK_DIR (state dir, default /dev/shm/buttctl-openstack),
 # BUTTCTL_OPENSTACK_ADDR (loopback address the services listen on, default 127.0.83.1).
@@ -429,13 +430,26 @@ cmd_status() {
 	curl -s -o /dev/null --max-time 2 "http://$ADDR:5000/v3" && [ -f "$S/env" ]
 }
 
+# stop_started RC: at the end of `run`, stop what this run started; its state
+# dir (databases on tmpfs: about 250 MB of memory) goes too when the run
+# passed, and stays for its logs when it failed (the next start replaces it).
+stop_started() {
+	[ -n "$STARTED_HERE" ] || return 0
+	cmd_stop
+	if [ "$1" = 0 ]; then
+		rm -rf "$S" "$S.failed"
+	else
+		log "the run failed: its services' logs are in $S/log"
+	fi
+}
+
 cmd_run() {
 	[ "${1:-}" = "--" ] && shift
 	[ $# -gt 0 ] || die "usage: openstack.sh run -- CMD..."
 	exec 9>"$LOCK"
 	flock 9
 	STARTED_HERE=
-	trap '[ -n "$STARTED_HERE" ] && cmd_stop' EXIT
+	trap 'stop_started $?' EXIT
 	if cmd_status; then
 		log "using the services already running (state in $S)"
 	else

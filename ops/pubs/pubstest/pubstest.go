@@ -123,14 +123,16 @@ func RemovePubs(api *client.Client, pubs ...string) {
 	}
 }
 
-// Remove removes a container by id, and then a volume by name ("" for
-// none), retrying a while: on fuse-overlayfs a container can be "dead" for a
-// moment, and its removal fail.
+// Remove removes a container by id, with its anonymous volumes (those the
+// image declares and nothing mounts: test containers made without buttctl
+// would leave them behind), and then a volume by name ("" for none),
+// retrying a while: on fuse-overlayfs a container can be "dead" for a moment,
+// and its removal fail.
 func Remove(api *client.Client, containerID, volume string) {
 	ctx := context.Background()
 	deadline := time.Now().Add(15 * time.Second)
 	for containerID != "" {
-		_, err := api.ContainerRemove(ctx, containerID, client.ContainerRemoveOptions{Force: true})
+		_, err := api.ContainerRemove(ctx, containerID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 		if err == nil || cerrdefs.IsNotFound(err) || time.Now().After(deadline) {
 			break
 		}
