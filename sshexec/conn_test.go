@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -249,30 +248,8 @@ func TestHandshakesAreBounded(t *testing.T) {
 
 func TestDialUnix(t *testing.T) {
 	srv := sshdtest.Start(t, sshdtest.WithName("hub-sock"))
-	dir, err := os.MkdirTemp("", "sshexec-sock-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "echo.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				io.WriteString(c, "echo: "+line)
-			}()
-		}
-	}()
+	sock := sshdtest.EchoSocket(t)
+	dir := filepath.Dir(sock)
 
 	p := newPool(t, sshexec.PoolOptions{})
 	for i := range 3 {
@@ -287,7 +264,7 @@ func TestDialUnix(t *testing.T) {
 			t.Fatalf("got %q, %v", got, err)
 		}
 	}
-	_, err = p.DialUnix(ctxT(t), srv.Target(), filepath.Join(dir, "missing.sock"))
+	_, err := p.DialUnix(ctxT(t), srv.Target(), filepath.Join(dir, "missing.sock"))
 	if err == nil || !strings.Contains(err.Error(), "hub-sock: ssh: dial unix "+dir) {
 		t.Fatalf("missing socket: err = %v", err)
 	}

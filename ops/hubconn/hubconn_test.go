@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,35 +34,6 @@ func parse(t *testing.T, path, yaml string) *inventory.Inventory {
 
 func testOptions() hubconn.Options {
 	return hubconn.Options{Pool: sshexec.PoolOptions{AgentSocket: sshexec.AgentNone, NoDefaultIdentities: true}}
-}
-
-// echoSocket serves a unix socket that answers each line with "echo: line".
-func echoSocket(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "hubconn-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "docker.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				io.WriteString(c, "echo: "+line)
-			}()
-		}
-	}()
-	return sock
 }
 
 func roundTrip(t *testing.T, c net.Conn) string {
@@ -112,7 +81,7 @@ hubs:
 
 func TestRunAndDialOverSSH(t *testing.T) {
 	srv := sshdtest.Start(t)
-	sock := echoSocket(t)
+	sock := sshdtest.EchoSocket(t)
 	inv := parse(t, filepath.Join(t.TempDir(), "buttctl.yaml"), fmt.Sprintf(`version: 1
 ssh: {identity_file: %s, known_hosts: %s, config: none}
 hubs:
@@ -140,7 +109,7 @@ hubs:
 }
 
 func TestLocalHub(t *testing.T) {
-	sock := echoSocket(t)
+	sock := sshdtest.EchoSocket(t)
 	inv := parse(t, "", fmt.Sprintf(`version: 1
 hubs:
   - {name: local, local: true, docker_socket: %s}
