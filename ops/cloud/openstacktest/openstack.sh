@@ -447,7 +447,11 @@ cmd_run() {
 	[ "${1:-}" = "--" ] && shift
 	[ $# -gt 0 ] || die "usage: openstack.sh run -- CMD..."
 	exec 9>"$LOCK"
-	flock 9
+	if ! flock -n 9; then
+		log "waiting for $LOCK: another test run is using the test OpenStack"
+		flock 9
+		log "got $LOCK"
+	fi
 	STARTED_HERE=
 	trap 'stop_started $?' EXIT
 	if cmd_status; then

@@ -36,7 +36,9 @@ func RemoveAtCleanup(t testing.TB, api *client.Client, prefix string) {
 }
 
 // Remove removes every buttctl-managed container and volume on the engine
-// behind api whose pub starts with prefix+"-", found by label, by id.
+// behind api whose pub starts with prefix+"-", found by label, by id; the
+// containers with their anonymous volumes (a test's container made without
+// the data volume has one).
 func Remove(api *client.Client, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -44,7 +46,7 @@ func Remove(api *client.Client, prefix string) {
 	if res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: managed}); err == nil {
 		for _, c := range res.Items {
 			if strings.HasPrefix(c.Labels[engine.LabelPub], prefix+"-") {
-				_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+				_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 			}
 		}
 	}
