@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/hubconn/hubconntest"
@@ -264,12 +265,12 @@ func (f *fleet) newWatcher(cfg watch.Config) *running {
 	f.t.Helper()
 	r := &running{audit: filepath.Join(f.t.TempDir(), "audit.jsonl"), logs: &syncBuffer{}}
 	cfg.InventoryPath = f.path
-	audit, err := watch.OpenAuditLog(r.audit)
-	if err != nil {
+	log := audit.File(r.audit, audit.SourceWatch)
+	if err := log.Open(); err != nil {
 		f.t.Fatal(err)
 	}
-	f.t.Cleanup(func() { audit.Close() })
-	cfg.Audit = audit
+	f.t.Cleanup(func() { log.Close() })
+	cfg.Audit = log
 	cfg.Log = slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.Conn = hubconntest.Options()
 	// Silent connections (a hub powered off) are noticed within seconds.
@@ -301,14 +302,9 @@ func (r *running) stop(t testing.TB) {
 }
 
 // records reads the audit log.
-func (r *running) records(t testing.TB) []watch.Record {
+func (r *running) records(t testing.TB) []audit.Record {
 	t.Helper()
-	f, err := os.Open(r.audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := watch.ReadAudit(f)
+	recs, err := audit.ReadFile(r.audit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,8 +312,8 @@ func (r *running) records(t testing.TB) []watch.Record {
 }
 
 // find returns the records of pub with action (any pub when pub is "").
-func find(recs []watch.Record, pub, action string) []watch.Record {
-	var out []watch.Record
+func find(recs []audit.Record, pub, action string) []audit.Record {
+	var out []audit.Record
 	for _, r := range recs {
 		if (pub == "" || r.Pub == pub) && r.Action == action {
 			out = append(out, r)
@@ -327,9 +323,9 @@ func find(recs []watch.Record, pub, action string) []watch.Record {
 }
 
 // waitRecord waits until the audit log holds a record of pub with action.
-func (r *running) waitRecord(t testing.TB, timeout time.Duration, pub, action string) watch.Record {
+func (r *running) waitRecord(t testing.TB, timeout time.Duration, pub, action string) audit.Record {
 	t.Helper()
-	var got []watch.Record
+	var got []audit.Record
 	waitFor(t, timeout, "a "+action+" record of "+pub, func() bool {
 		got = find(r.records(t), pub, action)
 		return len(got) > 0

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 )
 
@@ -186,7 +187,7 @@ func (w *Watcher) hubUp(ctx context.Context, hub string, eng *engine.Engine) {
 		w.log.Debug("event stream connected", "hub", hub)
 	}
 	if wasDown {
-		w.record(Record{Hub: hub, Action: ActionHubUp, Reason: ReasonHubAnswers, Result: ResultOK,
+		w.record(audit.Record{Hub: hub, Action: ActionHubUp, Reason: ReasonHubAnswers, Result: ResultOK,
 			DurationMS: time.Since(lostAt).Milliseconds()})
 	}
 	g := w.acquire()
@@ -247,7 +248,7 @@ func (w *Watcher) checkDown(ctx context.Context, hub string) {
 		return
 	}
 	if newlyDown {
-		w.record(Record{Hub: hub, Action: ActionHubDown, Reason: ReasonHubUnreachable, Result: ResultOK,
+		w.record(audit.Record{Hub: hub, Action: ActionHubDown, Reason: ReasonHubUnreachable, Result: ResultOK,
 			DurationMS: time.Since(lostAt).Milliseconds(), Error: errText})
 	}
 	if w.cfg.Hub != "" {
@@ -294,7 +295,7 @@ func (w *Watcher) maybeReboot(ctx context.Context, hub string) {
 	hs.lastReboot = time.Now()
 	w.stateDirty = true
 	w.mu.Unlock()
-	rec := Record{Hub: hub, Action: ActionReboot, Reason: ReasonHubDown}
+	rec := audit.Record{Hub: hub, Action: ActionReboot, Reason: ReasonHubDown}
 	if h.ServerID == "" {
 		rec.Result, rec.Error = ResultSkipped, "the hub has no server_id in the inventory: reboot it by hand"
 		w.record(rec)

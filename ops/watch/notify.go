@@ -13,12 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/buttctl/buttctl/ops/audit"
 )
 
 // Notifier tells someone of an action watch took: kills, heals,
 // quarantines, hubs going down and coming back, reallocations.
 type Notifier interface {
-	Notify(ctx context.Context, r Record) error
+	Notify(ctx context.Context, r audit.Record) error
 }
 
 // notified reports whether an action is worth a notification.
@@ -41,7 +43,7 @@ type Webhook struct {
 }
 
 // Notify posts r; any status but 2xx is an error.
-func (h Webhook) Notify(ctx context.Context, r Record) error {
+func (h Webhook) Notify(ctx context.Context, r audit.Record) error {
 	body, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -91,7 +93,7 @@ type Exec struct {
 }
 
 // Notify runs the program and waits for it; a non-zero exit is an error.
-func (x Exec) Notify(ctx context.Context, r Record) error {
+func (x Exec) Notify(ctx context.Context, r audit.Record) error {
 	if len(x.Argv) == 0 {
 		return errors.New("notify-exec: no program")
 	}
@@ -132,7 +134,7 @@ func (x Exec) Notify(ctx context.Context, r Record) error {
 // that a slow or dead receiver never holds a heal up; when it falls behind
 // by more than its buffer, records are dropped (and counted).
 type notifyQueue struct {
-	ch       chan Record
+	ch       chan audit.Record
 	done     chan struct{}
 	dropped  func()
 	failed   func(error)
@@ -140,7 +142,7 @@ type notifyQueue struct {
 }
 
 func newNotifyQueue(ns []Notifier, dropped func(), failed func(error)) *notifyQueue {
-	q := &notifyQueue{ch: make(chan Record, 256), done: make(chan struct{}), notifier: ns, dropped: dropped, failed: failed}
+	q := &notifyQueue{ch: make(chan audit.Record, 256), done: make(chan struct{}), notifier: ns, dropped: dropped, failed: failed}
 	go q.run()
 	return q
 }
@@ -156,7 +158,7 @@ func (q *notifyQueue) run() {
 	}
 }
 
-func (q *notifyQueue) send(r Record) {
+func (q *notifyQueue) send(r audit.Record) {
 	if q == nil || len(q.notifier) == 0 || !notified(r.Action) {
 		return
 	}

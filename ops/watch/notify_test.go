@@ -16,17 +16,18 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/watch"
 )
 
 func TestWebhookPostsTheRecord(t *testing.T) {
 	var (
 		mu   sync.Mutex
-		got  []watch.Record
+		got  []audit.Record
 		ctyp string
 	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rec watch.Record
+		var rec audit.Record
 		body, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(body, &rec); err != nil || r.Method != http.MethodPost {
 			http.Error(w, "bad", http.StatusBadRequest)
@@ -41,7 +42,7 @@ func TestWebhookPostsTheRecord(t *testing.T) {
 	}))
 	defer srv.Close()
 	hook := watch.Webhook{URL: srv.URL + "/hook?token=secret"}
-	rec := watch.Record{Time: time.Now(), Hub: "hub-1", Pub: "p", Action: watch.ActionKill, Reason: watch.ReasonUnhealthy, Result: watch.ResultOK}
+	rec := audit.Record{Time: time.Now(), Hub: "hub-1", Pub: "p", Action: watch.ActionKill, Reason: watch.ReasonUnhealthy, Result: watch.ResultOK}
 	if err := hook.Notify(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestExecRunsTheProgramWithoutAShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := watch.Exec{Argv: []string{script, "two words", "$(touch " + filepath.Join(dir, "pwned") + ")"}}
-	rec := watch.Record{Time: time.Now(), Hub: "hub-1", Pub: "p", Action: watch.ActionQuarantine, Reason: watch.ReasonCrashLoop, Result: watch.ResultOK}
+	rec := audit.Record{Time: time.Now(), Hub: "hub-1", Pub: "p", Action: watch.ActionQuarantine, Reason: watch.ReasonCrashLoop, Result: watch.ResultOK}
 	if err := x.Notify(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestExecRunsTheProgramWithoutAShell(t *testing.T) {
 	if lines[0] != "quarantine|p|two words|$(touch "+filepath.Join(dir, "pwned")+")" {
 		t.Errorf("first line %q", lines[0])
 	}
-	var got watch.Record
+	var got audit.Record
 	if err := json.Unmarshal([]byte(lines[1]), &got); err != nil || got.Action != watch.ActionQuarantine {
 		t.Errorf("stdin %q: %v", lines[1], err)
 	}
@@ -96,9 +97,9 @@ func TestHealIsNotified(t *testing.T) {
 	a := uniq("wt-notify")
 	f := localFleet(t, a)
 	f.create()
-	got := make(chan watch.Record, 10)
+	got := make(chan audit.Record, 10)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rec watch.Record
+		var rec audit.Record
 		if json.NewDecoder(r.Body).Decode(&rec) == nil {
 			got <- rec
 		}

@@ -5,13 +5,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 )
 
 // OnceResult is what one reconcile (Once) did and found.
 type OnceResult struct {
 	// Records are the actions taken (or, dry-run, that would be).
-	Records []Record `json:"records"`
+	Records []audit.Record `json:"records"`
 	// State is what the watcher knew at the end.
 	State State `json:"state"`
 }
@@ -56,9 +57,9 @@ func (w *Watcher) Once(ctx context.Context) (OnceResult, error) {
 	w.notify = newNotifyQueue(w.cfg.Notifiers, nil, func(err error) { w.log.Warn("notification failed", "err", err) })
 	var (
 		mu      sync.Mutex
-		records []Record
+		records []audit.Record
 	)
-	w.onRecord = func(r Record) {
+	w.onRecord = func(r audit.Record) {
 		mu.Lock()
 		records = append(records, r)
 		mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 )
 
 // reallocate recreates pub p, whose hub is down, on a healthy hub with room
@@ -59,7 +60,7 @@ func (w *Watcher) reallocate(ctx context.Context, g *generation, p inventory.Pub
 	}()
 	w.setPhase(p.Name, PhaseHealing, ReasonHubDown, "")
 	var id string
-	r := w.act(Record{Hub: to, From: from, Pub: p.Name, Action: ActionReallocate, Reason: ReasonHubDown, Attempt: d.Attempt}, func() error {
+	r := w.act(audit.Record{Hub: to, From: from, Pub: p.Name, Action: ActionReallocate, Reason: ReasonHubDown, Attempt: d.Attempt}, func() error {
 		var err error
 		id, err = w.cfg.Identities.Restore(lctx, g.svc, p.Name, to, w.downHubs())
 		return err

@@ -1,5 +1,7 @@
 package watch
 
+import "github.com/buttctl/buttctl/ops/audit"
+
 // Actions watch takes, as the audit log names them.
 const (
 	// ActionKill stops an unhealthy pub's container (SIGTERM, then SIGKILL
@@ -37,12 +39,12 @@ const (
 
 // Results of actions, as the audit log names them.
 const (
-	ResultOK     = "ok"
-	ResultFailed = "failed"
+	ResultOK     = audit.ResultOK
+	ResultFailed = audit.ResultFailed
 	// ResultDryRun: --dry-run; nothing was done.
-	ResultDryRun = "dry-run"
+	ResultDryRun = audit.ResultDryRun
 	// ResultSkipped: the action was not needed or not possible (see the error).
-	ResultSkipped = "skipped"
+	ResultSkipped = audit.ResultSkipped
 )
 
 // Reasons for actions and for waiting, as the audit log and watch's state

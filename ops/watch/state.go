@@ -1,14 +1,13 @@
 package watch
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/buttctl/buttctl/ops/audit"
 )
 
 // Phases a pub is in, as watch sees it (State, metrics).
@@ -102,22 +101,16 @@ type PubState struct {
 // Paths are where a watcher of one inventory keeps its files.
 type Paths struct {
 	Dir   string
-	Audit string // the JSON-lines audit log
+	Audit string // the inventory's JSON-lines audit log (ops/audit), which watch shares
 	State string // the State, rewritten as it changes
 }
 
 // DefaultPaths are the files of a watcher of the inventory at
-// inventoryPath, under buttctl's state directory stateDir:
-// <stateDir>/watch/<inventory name>-<hash of its path>/{audit.jsonl,state.json}.
+// inventoryPath, under buttctl's state directory stateDir: the inventory's
+// state directory (audit.Dir) holds {audit.jsonl,state.json}.
 func DefaultPaths(stateDir, inventoryPath string) Paths {
-	abs, err := filepath.Abs(inventoryPath)
-	if err != nil {
-		abs = inventoryPath
-	}
-	sum := sha256.Sum256([]byte(abs))
-	base := strings.TrimSuffix(filepath.Base(abs), filepath.Ext(abs))
-	dir := filepath.Join(stateDir, "watch", base+"-"+hex.EncodeToString(sum[:4]))
-	return Paths{Dir: dir, Audit: filepath.Join(dir, "audit.jsonl"), State: filepath.Join(dir, "state.json")}
+	dir := audit.Dir(stateDir, inventoryPath)
+	return Paths{Dir: dir, Audit: audit.DefaultPath(stateDir, inventoryPath), State: filepath.Join(dir, "state.json")}
 }
 
 // ReadState reads a watcher's state file.

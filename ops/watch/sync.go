@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/pubspec"
 )
@@ -398,7 +399,7 @@ func (w *Watcher) leaveQuarantineLocked(ps *pubState, now time.Time) {
 	}
 	ps.quarantined = false
 	w.stateDirty = true
-	go w.record(Record{Time: now, Hub: w.hubOfLocked(ps.name), Pub: ps.name, Action: ActionRecover, Reason: ReasonStayedHealthy, Result: ResultOK})
+	go w.record(audit.Record{Time: now, Hub: w.hubOfLocked(ps.name), Pub: ps.name, Action: ActionRecover, Reason: ReasonStayedHealthy, Result: ResultOK})
 }
 
 func (w *Watcher) hubOfLocked(pub string) string {
@@ -459,7 +460,7 @@ func (w *Watcher) heal(ctx context.Context, g *generation, eng *engine.Engine, p
 
 	if s.Kill {
 		timeout := int(g.inv.Watch.StopTimeout.D().Round(time.Second) / time.Second)
-		r := w.act(Record{Hub: p.Hub, Pub: p.Name, Action: ActionKill, Reason: s.Reason, Attempt: attempt}, func() error {
+		r := w.act(audit.Record{Hub: p.Hub, Pub: p.Name, Action: ActionKill, Reason: s.Reason, Attempt: attempt}, func() error {
 			return eng.Stop(actx, o.Container, &timeout)
 		})
 		if r.Result == ResultFailed {
@@ -468,7 +469,7 @@ func (w *Watcher) heal(ctx context.Context, g *generation, eng *engine.Engine, p
 		}
 	}
 	var err error
-	rec := Record{Hub: p.Hub, Pub: p.Name, Action: s.Action, Reason: s.Reason, Attempt: attempt}
+	rec := audit.Record{Hub: p.Hub, Pub: p.Name, Action: s.Action, Reason: s.Reason, Attempt: attempt}
 	r := w.act(rec, func() error {
 		switch s.Action {
 		case ActionStart:
@@ -517,7 +518,7 @@ func (w *Watcher) heal(ctx context.Context, g *generation, eng *engine.Engine, p
 }
 
 // act runs do as the action r describes (unless dry-run), and records it.
-func (w *Watcher) act(r Record, do func() error) Record {
+func (w *Watcher) act(r audit.Record, do func() error) audit.Record {
 	r.Time = time.Now()
 	if w.cfg.DryRun {
 		r.Result = ResultDryRun
@@ -535,7 +536,7 @@ func (w *Watcher) act(r Record, do func() error) Record {
 }
 
 // afterFailure notes a failed action and looks again after the backoff.
-func (w *Watcher) afterFailure(name string, r Record) {
+func (w *Watcher) afterFailure(name string, r audit.Record) {
 	w.mu.Lock()
 	ps := w.pubLocked(name)
 	ps.lastAction, ps.lastResult, ps.lastActionAt = r.Action, r.Result, r.Time
@@ -557,7 +558,7 @@ func (w *Watcher) quarantine(ctx context.Context, g *generation, eng *engine.Eng
 	ps.nextAttempt = d.At
 	n := ps.tracker.RestartsInWindow(now)
 	w.mu.Unlock()
-	rec := Record{Hub: p.Hub, Pub: p.Name, Action: ActionQuarantine, Reason: ReasonCrashLoop,
+	rec := audit.Record{Hub: p.Hub, Pub: p.Name, Action: ActionQuarantine, Reason: ReasonCrashLoop,
 		Error: fmt.Sprintf("%d restarts within %s; next try at %s", n, g.inv.Watch.CrashLoop.Window.D(), d.At.UTC().Format(time.RFC3339))}
 	running := o.Exists && (o.State == "running" || o.State == "restarting")
 	r := w.act(rec, func() error {
@@ -601,7 +602,7 @@ func (w *Watcher) recordIdentity(ctx context.Context, g *generation, hub, name s
 	ps.identityFor, ps.identityDone = key, true
 	w.mu.Unlock()
 	if why != "" {
-		w.record(Record{Time: start, Hub: hub, Pub: name, Action: ActionRecordIdentity, Reason: why,
+		w.record(audit.Record{Time: start, Hub: hub, Pub: name, Action: ActionRecordIdentity, Reason: why,
 			Result: ResultOK, DurationMS: time.Since(start).Milliseconds(), Identity: id})
 	}
 }
@@ -671,7 +672,7 @@ func (w *Watcher) stopStaleCopy(ctx context.Context, g *generation, p inventory.
 		return false
 	}
 	timeout := int(g.inv.Watch.StopTimeout.D().Round(time.Second) / time.Second)
-	r := w.act(Record{Hub: hub, Pub: p.Name, Action: ActionStopStale, Reason: ReasonStaleCopy}, func() error {
+	r := w.act(audit.Record{Hub: hub, Pub: p.Name, Action: ActionStopStale, Reason: ReasonStaleCopy}, func() error {
 		if c.State == "paused" {
 			return eng.Kill(sctx, c, "")
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/watch"
 )
 
@@ -126,8 +127,8 @@ func TestCrashLoopIsQuarantinedAfterBoundedRestarts(t *testing.T) {
 		t.Errorf("quarantine record = %+v", q)
 	}
 	r.waitPhase(t, 10*time.Second, a, watch.PhaseQuarantined)
-	heals := func() []watch.Record {
-		var out []watch.Record
+	heals := func() []audit.Record {
+		var out []audit.Record
 		for _, rec := range r.records(t) {
 			if rec.Pub == a && (rec.Action == watch.ActionStart || rec.Action == watch.ActionRecreate) {
 				out = append(out, rec)

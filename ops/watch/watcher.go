@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/pubs"
@@ -48,7 +49,7 @@ type Config struct {
 	// Conn tunes the connections to the hubs.
 	Conn hubconn.Options
 	// Audit receives every action (nil: none).
-	Audit *AuditLog
+	Audit *audit.Log
 	// Log receives what the watcher has to say (nil: discarded).
 	Log *slog.Logger
 	// Metrics, if set, are kept up to date.
@@ -121,7 +122,7 @@ type Watcher struct {
 	invProblem    string
 	once          bool
 	// onRecord, if set, sees every record (Once collects them).
-	onRecord func(Record)
+	onRecord func(audit.Record)
 }
 
 // generation is one version of the inventory and what is built from it.
@@ -584,11 +585,11 @@ func (w *Watcher) Healthy() error {
 }
 
 // record writes r to the audit log, counts it, and notifies.
-func (w *Watcher) record(r Record) {
+func (w *Watcher) record(r audit.Record) {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
-	r.Source = Source
+	r.Source = audit.SourceWatch
 	if err := w.cfg.Audit.Write(r); err != nil {
 		w.log.Error("cannot write the audit log", "err", err)
 	}

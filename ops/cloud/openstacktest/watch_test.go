@@ -2,7 +2,9 @@ package openstacktest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/instanceactions"
 
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/cloud"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/watch"
@@ -69,13 +72,10 @@ watch: {hub_down_after: 2s, reboot_hubs: true, backoff: {initial: 500ms, max: 1m
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	audit, err := watch.OpenAuditLog(filepath.Join(dir, "audit.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer audit.Close()
+	log := audit.File(filepath.Join(dir, "audit.jsonl"), audit.SourceWatch)
+	defer log.Close()
 	w, err := watch.New(watch.Config{
-		InventoryPath: path, Audit: audit,
+		InventoryPath: path, Audit: log,
 		Log:   slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Conn:  hubconn.Options{Pool: sshexec.PoolOptions{AgentSocket: sshexec.AgentNone, NoDefaultIdentities: true, DialTimeout: time.Second}},
 		Cloud: &watch.CloudReboots{Config: cloud.Config{Name: UserCloud, CloudsFile: env.CloudsFile}},
@@ -88,17 +88,15 @@ watch: {hub_down_after: 2s, reboot_hubs: true, backoff: {initial: 500ms, max: 1m
 	go func() { done <- w.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 
-	records := func() []watch.Record {
-		f, err := os.Open(filepath.Join(dir, "audit.jsonl"))
-		if err != nil {
+	records := func() []audit.Record {
+		recs, err := audit.ReadFile(filepath.Join(dir, "audit.jsonl"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Fatal(err)
 		}
-		defer f.Close()
-		recs, _ := watch.ReadAudit(f)
 		return recs
 	}
-	of := func(action string) []watch.Record {
-		var out []watch.Record
+	of := func(action string) []audit.Record {
+		var out []audit.Record
 		for _, r := range records() {
 			if r.Action == action {
 				out = append(out, r)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
@@ -17,6 +18,9 @@ import (
 
 // EnvInventory names the environment variable that points at the inventory.
 const EnvInventory = "BUTTCTL_INVENTORY"
+
+// EnvAuditLog names the environment variable that moves the audit log.
+const EnvAuditLog = "BUTTCTL_AUDIT_LOG"
 
 // Factory builds what commands need, lazily, once per invocation.
 type Factory struct {
@@ -134,4 +138,14 @@ func StateDir() string {
 		return filepath.Join(h, ".local", "state", "buttctl")
 	}
 	return "."
+}
+
+// AuditLogPath is the audit log of the inventory at inventoryPath, the one
+// file every buttctl process of that inventory appends to: $BUTTCTL_AUDIT_LOG
+// if set, else the inventory's under stateDir (audit.DefaultPath).
+func AuditLogPath(stateDir, inventoryPath string) string {
+	if p := os.Getenv(EnvAuditLog); p != "" {
+		return p
+	}
+	return audit.DefaultPath(stateDir, inventoryPath)
 }

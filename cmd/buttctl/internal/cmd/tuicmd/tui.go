@@ -80,7 +80,7 @@ func Run(opts *Options) error {
 	paths := watch.DefaultPaths(cmdutil.StateDir(), inv.Path)
 	audit := opts.AuditLog
 	if audit == "" {
-		audit = paths.Audit
+		audit = cmdutil.AuditLogPath(cmdutil.StateDir(), inv.Path)
 	}
 	return tui.Run(ctx, inv, tui.Options{
 		ReadOnly:      opts.ReadOnly,

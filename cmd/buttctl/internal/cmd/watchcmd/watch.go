@@ -25,6 +25,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/output"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/cloud"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
@@ -124,7 +125,7 @@ exits (non-zero if an action failed or a hub could not be asked): for cron.`,
 	fl.StringVar(&opts.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics and /healthz on host:port")
 	fl.StringArrayVar(&opts.NotifyWebhooks, "notify-webhook", nil, "POST each kill, heal, quarantine and hub down/up as JSON to URL (repeatable)")
 	fl.StringArrayVar(&opts.NotifyExecs, "notify-exec", nil, `run a program on each of them: "prog arg..." split on spaces, or a JSON array; no shell (repeatable)`)
-	fl.StringVar(&opts.AuditLog, "audit-log", "", `audit log file ("-": standard output; default under `+filepath.Join(opts.StateDir, "watch")+`)`)
+	fl.StringVar(&opts.AuditLog, "audit-log", "", `audit log file ("-": standard output; default $`+cmdutil.EnvAuditLog+`, else the inventory's under `+filepath.Join(opts.StateDir, "watch")+`, shared with the rest of buttctl)`)
 	fl.StringVar(&opts.LogFormat, "log-format", "auto", "log format on stderr: auto (text on a terminal, JSON off one), text or json")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	output.AddFlag(cmd, &opts.Output, output.Table, output.JSON, output.YAML)
@@ -205,12 +206,13 @@ func watchRun(opts *WatchOptions) error {
 	}
 	auditPath := opts.AuditLog
 	if auditPath == "" {
-		auditPath = paths.Audit
+		auditPath = cmdutil.AuditLogPath(opts.StateDir, path)
 	}
 	if auditPath == "-" {
-		cfg.Audit = watch.NewAuditLog(opts.IO.Out)
+		cfg.Audit = audit.Writer(opts.IO.Out, audit.SourceWatch)
 	} else {
-		if cfg.Audit, err = watch.OpenAuditLog(auditPath); err != nil {
+		cfg.Audit = audit.File(auditPath, audit.SourceWatch)
+		if err := cfg.Audit.Open(); err != nil {
 			return err
 		}
 		defer cfg.Audit.Close()
@@ -309,7 +311,7 @@ func serveMetrics(addr string, m *watch.Metrics, w *watch.Watcher, log *slog.Log
 func printOnce(opts *WatchOptions, res watch.OnceResult) error {
 	if opts.Output.IsMachine() {
 		if res.Records == nil {
-			res.Records = []watch.Record{}
+			res.Records = []audit.Record{}
 		}
 		return output.Export(opts.IO.Out, opts.Output, res)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/output"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
@@ -244,12 +245,7 @@ func TestOnceStartsAKilledPubAndPrintsWhatItDid(t *testing.T) {
 	}
 	// The audit log is where the state directory says.
 	paths := watch.DefaultPaths(opts.StateDir, path)
-	f, err := os.Open(paths.Audit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := watch.ReadAudit(f)
+	recs, err := audit.ReadFile(paths.Audit)
 	if err != nil || len(find(recs, name, watch.ActionStart)) != 1 {
 		t.Errorf("audit log %s: %+v, %v", paths.Audit, recs, err)
 	}
@@ -330,8 +326,8 @@ func TestRunServesMetricsAndStopsOnCancel(t *testing.T) {
 	}
 }
 
-func find(recs []watch.Record, pub, action string) []watch.Record {
-	var out []watch.Record
+func find(recs []audit.Record, pub, action string) []audit.Record {
+	var out []audit.Record
 	for _, r := range recs {
 		if r.Pub == pub && r.Action == action {
 			out = append(out, r)
