@@ -74,7 +74,9 @@ func (m *Model) actionDone(msg actionDoneMsg) tea.Cmd {
 		ev.Tone, ev.Detail = render.ToneOK, msg.result
 		m.say("%s", msg.result)
 	}
-	m.addEvent(ev)
+	if m.opts.Audit == nil { // else the Events view shows its record
+		m.addEvent(ev)
+	}
 	var cmds []tea.Cmd
 	switch a.kind {
 	case actDelete, actNewPub, actNewHub, actDeleteHub, actMove:
@@ -94,7 +96,7 @@ func (m *Model) inventoryChanged(msg inventoryMsg) tea.Cmd {
 	}
 	old := m.be
 	m.gen++
-	m.be = openBackend(msg.inv, m.gen, old, m.opts.Connect, m.logNotice)
+	m.be = openBackend(msg.inv, m.gen, old, m.opts.Connect, m.logNotice, m.opts.Audit)
 	if m.evCancel != nil {
 		m.evCancel()
 		m.evCancel = nil

@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/pubs"
 )
@@ -26,14 +28,17 @@ type backend struct {
 	conns *hubconn.Conns
 	svc   *pubs.Service
 	hub   map[string]*pubs.Service
+	// audit records the console's actions (svc's, and its edits of the
+	// inventory).
+	audit *audit.Log
 	// ownConns: close conns with the backend (it made them).
 	ownConns bool
 }
 
 // openBackend builds the backend of inv; conns are reused from prev when
 // the inventory reaches its hubs the same way.
-func openBackend(inv *inventory.Inventory, gen int, prev *backend, connect Connector, logf func(string, ...any)) *backend {
-	b := &backend{gen: gen, inv: inv, hub: map[string]*pubs.Service{}}
+func openBackend(inv *inventory.Inventory, gen int, prev *backend, connect Connector, logf func(string, ...any), log *audit.Log) *backend {
+	b := &backend{gen: gen, inv: inv, hub: map[string]*pubs.Service{}, audit: log}
 	if prev != nil && sameHubs(prev.inv, inv) {
 		b.conns = prev.conns
 		b.ownConns = prev.ownConns
@@ -48,6 +53,7 @@ func openBackend(inv *inventory.Inventory, gen int, prev *backend, connect Conne
 		b.ownConns = true
 	}
 	b.svc = pubs.New(inv, b.conns)
+	b.svc.Audit = log
 	for _, h := range inv.Hubs {
 		sub := *inv
 		sub.Hubs = []inventory.Hub{h}
@@ -59,6 +65,13 @@ func openBackend(inv *inventory.Inventory, gen int, prev *backend, connect Conne
 
 func sameHubs(a, b *inventory.Inventory) bool {
 	return reflect.DeepEqual(a.Hubs, b.Hubs) && reflect.DeepEqual(a.SSH, b.SSH) && a.Path == b.Path
+}
+
+// editInventory changes the inventory file (under its lock) and records the
+// change as action on hub or pub.
+func (b *backend) editInventory(ctx context.Context, action, hub, pub string, edit func(*inventory.Editor) error) (err error) {
+	defer b.audit.Begin(audit.Record{Action: action, Hub: hub, Pub: pub, Reason: "inventory"}).End(&err)
+	return inventory.Update(ctx, b.inv.Path, lockOptions, edit)
 }
 
 // close releases the engine clients, and the connections if they are the

@@ -109,7 +109,7 @@ func waitEvents(gen int, ch <-chan live.Event) tea.Cmd {
 
 // followAudit tails the audit log.
 func (m *Model) followAudit() tea.Cmd {
-	path := m.opts.AuditLog
+	path := m.opts.Audit.Path()
 	if path == "" {
 		return nil
 	}
@@ -342,14 +342,14 @@ func (m *Model) run(a action) tea.Cmd {
 			if err != nil && !engine.IsNotFound(err) {
 				return done("", err)
 			}
-			err = inventory.Update(ctx, path, lockOptions, func(e *inventory.Editor) error { return e.RemovePub(a.pub) })
+			err = b.editInventory(ctx, "remove-pub", r.Hub, a.pub, func(e *inventory.Editor) error { return e.RemovePub(a.pub) })
 			msg := "deleted pub " + a.pub + " (container removed, and from the inventory)"
 			if r.VolumeExists {
 				msg += "; its volume " + r.Volume + " keeps its identity"
 			}
 			return done(msg, err)
 		case actNewPub:
-			err := inventory.Update(ctx, path, lockOptions, func(e *inventory.Editor) error { return e.AddPub(a.newPub) })
+			err := b.editInventory(ctx, "add-pub", a.newPub.Hub, a.newPub.Name, func(e *inventory.Editor) error { return e.AddPub(a.newPub) })
 			if err != nil {
 				return done("", err)
 			}
@@ -359,6 +359,7 @@ func (m *Model) run(a action) tea.Cmd {
 			}
 			svc := pubs.New(inv, b.conns)
 			defer svc.Close()
+			svc.Audit = b.audit
 			res, err := svc.Create(ctx, a.newPub.Name)
 			if err != nil {
 				return done("", fmt.Errorf("%w (it is in the inventory: s creates it once the cause is fixed)", err))
@@ -369,7 +370,7 @@ func (m *Model) run(a action) tea.Cmd {
 			}
 			return done(what, nil)
 		case actNewHub:
-			err := inventory.Update(ctx, path, lockOptions, func(e *inventory.Editor) error { return e.AddHub(a.newHub) })
+			err := b.editInventory(ctx, "add-hub", a.newHub.Name, "", func(e *inventory.Editor) error { return e.AddHub(a.newHub) })
 			return done("added hub "+a.newHub.Name+" to the inventory", err)
 		}
 		return done("", errors.New(string(a.kind)+" is not available in this buttctl yet"))

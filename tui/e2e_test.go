@@ -1,4 +1,4 @@
-package tui_test
+package tui
 
 import (
 	"context"
@@ -19,12 +19,12 @@ import (
 	"github.com/buttctl/buttctl/ops/testworld"
 )
 
-// worldPub is a pub of this test on a hub of the shared test world, in an
-// inventory of its own; its container and volume are removed at the end
-// (found by buttctl's labels on that hub's engine, removed by id).
-func worldPub(t *testing.T, w *testworld.World) (name, inv string, hub *testworld.Hub, docker *client.Client) {
+// worldPub is a pub of this test on the n-th hub of the shared test world,
+// in an inventory of its own; its container and volume are removed at the
+// end (found by buttctl's labels on that hub's engine, removed by id).
+func worldPub(t *testing.T, w *testworld.World, n int) (name, inv string, hub *testworld.Hub, docker *client.Client) {
 	t.Helper()
-	hub = w.Hubs[0]
+	hub = w.Hubs[n]
 	name = testworld.UniqueName("tui")
 	port, err := w.AllocPort()
 	if err != nil {
@@ -78,6 +78,19 @@ func poll(t *testing.T, what string, timeout time.Duration, cond func() (bool, s
 	}
 }
 
+// buildButtctl builds the real binary for the test.
+func buildButtctl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "buttctl")
+	_, self, _, _ := runtime.Caller(0)
+	build := exec.Command("go", "build", "-o", bin, "./cmd/buttctl")
+	build.Dir = filepath.Join(filepath.Dir(self), "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	return bin
+}
+
 // tmux drives one session on a tmux server of the test's own (its own
 // socket: other tmux servers on this machine are left alone).
 type tmux struct {
@@ -124,15 +137,8 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Fatalf("this test needs tmux (Debian package tmux; make test installs it): %v", err)
 	}
 	w := testworld.ForTest(t, 2)
-	name, inv, hub, docker := worldPub(t, w)
-
-	bin := filepath.Join(t.TempDir(), "buttctl")
-	_, self, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-o", bin, "./cmd/buttctl")
-	build.Dir = filepath.Join(filepath.Dir(self), "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
-	}
+	name, inv, hub, docker := worldPub(t, w, 0)
+	bin := buildButtctl(t)
 
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)

@@ -178,7 +178,7 @@ func (m *Model) rebootHub(a action) tea.Cmd {
 		if err != nil {
 			return "", err
 		}
-		if err := provision.Reboot(ctx, c, h, true, provisionReport(report)); err != nil {
+		if err := provision.Reboot(ctx, c, h, provision.RebootOptions{Hard: true, Progress: provisionReport(report), Audit: b.audit}); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("hub %s rebooted: server %s is ACTIVE", a.hub, h.ServerID), nil
@@ -196,14 +196,14 @@ func (m *Model) deleteHub(a action) tea.Cmd {
 			return "", fmt.Errorf("hub %s is not in the inventory", a.hub)
 		}
 		if b.inv.Cloud == nil || h.ServerID == "" {
-			err := inventory.Update(ctx, b.inv.Path, lockOptions, func(e *inventory.Editor) error { return e.RemoveHub(a.hub) })
+			err := b.editInventory(ctx, "remove-hub", a.hub, "", func(e *inventory.Editor) error { return e.RemoveHub(a.hub) })
 			return "removed hub " + a.hub + " from the inventory (nothing on the server was touched)", err
 		}
 		c, err := connectCloud(ctx, b.inv)
 		if err != nil {
 			return "", err
 		}
-		err = provision.Delete(ctx, c, b.inv, a.hub, provision.DeleteOptions{InventoryPath: b.inv.Path, Progress: provisionReport(report)})
+		err = provision.Delete(ctx, c, b.inv, a.hub, provision.DeleteOptions{InventoryPath: b.inv.Path, Progress: provisionReport(report), Audit: b.audit})
 		return fmt.Sprintf("hub %s deleted: server %s is gone and the hub is out of the inventory", a.hub, h.ServerID), err
 	})
 }

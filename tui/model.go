@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/live"
 	"github.com/buttctl/buttctl/ops/provision"
@@ -21,10 +22,14 @@ type Options struct {
 	// ReadOnly hides and refuses every action that changes the fleet or
 	// the inventory.
 	ReadOnly bool
-	// AuditLog is a JSON-lines audit log (watch's) whose records the
-	// Events view shows as they are appended; "" for none. WatchState is
-	// the watcher's state file, for what it is doing about each pub.
-	AuditLog, WatchState string
+	// Audit is the inventory's audit log: the console records there every
+	// action it carries out, and the Events view shows each record appended
+	// to its file (by watch, apply, the command line and the console); nil
+	// for none.
+	Audit *audit.Log
+	// WatchState is the watcher's state file, for what it is doing about
+	// each pub.
+	WatchState string
 	// Connect makes the connections to the hubs (hubconn.New by default).
 	Connect Connector
 	// Refresh is how often every hub is observed besides its events (10s);
@@ -189,7 +194,8 @@ func New(inv *inventory.Inventory, opts Options) *Model {
 	m.completer = newCompleter()
 	m.setInventory(inv)
 	m.gen = 1
-	m.be = openBackend(inv, m.gen, nil, opts.Connect, m.logNotice)
+	m.be = openBackend(inv, m.gen, nil, opts.Connect, m.logNotice, opts.Audit)
+	opts.Audit.OnError(func(err error) { m.logNotice("%v (the action was carried out)", err) })
 	return m
 }
 

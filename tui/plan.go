@@ -289,6 +289,9 @@ func (m *Model) applied(msg applyMsg) tea.Cmd {
 				p.table.upsert(render.PlanRow(*s, m.spinner()))
 			}
 		}
+		if m.opts.Audit != nil { // the Events view shows its record
+			continue
+		}
 		ev := render.Event{Time: m.now(), Source: "console", Hub: r.Action.Hub, Pub: r.Action.Pub, Action: "apply " + string(r.Action.Kind), Detail: string(r.Status), Tone: render.ToneOK}
 		if r.Error != "" {
 			ev.Detail, ev.Tone = r.Error, render.ToneBad

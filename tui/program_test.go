@@ -16,7 +16,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
@@ -51,32 +50,7 @@ func (p *probed) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // view; a, then y, applies it through fleet.Apply, and the pub runs on its
 // hub's engine.
 func TestProgramAppliesThePlan(t *testing.T) {
-	w := testworld.ForTest(t, 2)
-	hub := w.Hubs[1]
-	name := testworld.UniqueName("tea")
-	port, err := w.AllocPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := t.TempDir() + "/buttctl.yaml"
-	if err := w.WriteInventory(path, testworld.Pub{Name: name, Hub: hub.Name, Port: port}); err != nil {
-		t.Fatal(err)
-	}
-	docker, err := hub.DockerClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		res, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+name)})
-		if err == nil {
-			for _, c := range res.Items {
-				_, _ = docker.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-			}
-		}
-		_, _ = docker.VolumeRemove(ctx, pubspec.VolumeName(name), client.VolumeRemoveOptions{Force: true})
-		docker.Close()
-	})
+	name, path, hub, docker := worldPub(t, testworld.ForTest(t, 2), 1)
 	inv, err := inventory.Load(path)
 	if err != nil {
 		t.Fatal(err)

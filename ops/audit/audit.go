@@ -74,8 +74,6 @@ const (
 	ResultDryRun = "dry-run"
 	// ResultSkipped: the action was not needed or not possible (see the error).
 	ResultSkipped = "skipped"
-	// ResultBlocked: apply did not try it: it needs someone (see the error).
-	ResultBlocked = "blocked"
 )
 
 // maxError bounds a record's error, so that every line stays small (one
@@ -97,10 +95,10 @@ type Log struct {
 // output is where a Log's lines go: a file opened at the first write, or
 // a stream.
 type output struct {
-	mu   sync.Mutex
-	path string
-	w    io.Writer
-	file *os.File
+	mu     sync.Mutex
+	pathOf func() string
+	w      io.Writer
+	file   *os.File
 	// OnError, if set, hears of lines that could not be written.
 	onError func(error)
 }
@@ -109,7 +107,13 @@ type output struct {
 // its directory (0700) are made at the first write, so that a process that
 // records nothing leaves nothing behind; Open makes them at once.
 func File(path, source string) *Log {
-	return newLog(&output{path: path}, source)
+	return FileAt(func() string { return path }, source)
+}
+
+// FileAt is File with a path known only at the first write (a command's
+// inventory is known once its flags are parsed).
+func FileAt(path func() string, source string) *Log {
+	return newLog(&output{pathOf: path}, source)
 }
 
 // Writer is an audit log written to w (standard output, say), as source.
@@ -144,10 +148,10 @@ func (l *Log) OnError(fn func(error)) *Log {
 
 // Path is the log's file ("" for a stream or a nil log).
 func (l *Log) Path() string {
-	if l == nil {
+	if l == nil || l.out.pathOf == nil {
 		return ""
 	}
-	return l.out.path
+	return l.out.pathOf()
 }
 
 // Open opens the log's file now (creating it and its directory), to fail
@@ -165,10 +169,11 @@ func (o *output) openLocked() error {
 	if o.w != nil {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(o.path), 0o700); err != nil {
+	path := o.pathOf()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	f, err := os.OpenFile(o.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
@@ -224,25 +229,23 @@ func (l *Log) Begin(r Record) *Pending {
 	if r.Time.IsZero() {
 		r.Time = time.Now()
 	}
-	return &Pending{log: l, rec: r}
+	return &Pending{Record: r, log: l}
 }
 
-// Pending is an action under way, recorded when it ends.
+// Pending is an action under way, recorded when it ends. What the action
+// learns as it goes (its hub, an identity) may be filled into its Record
+// until then.
 type Pending struct {
+	Record
 	log *Log
-	rec Record
 }
-
-// Set lets the action fill in what it learns as it goes (the hub, the
-// identity), before it ends.
-func (p *Pending) Set(fill func(r *Record)) { fill(&p.rec) }
 
 // End writes the record with the outcome *err (nil: ok).
 func (p *Pending) End(err *error) {
 	if p.log == nil {
 		return
 	}
-	r := p.rec
+	r := p.Record
 	r.DurationMS = time.Since(r.Time).Milliseconds()
 	r.Result = ResultOK
 	if err != nil && *err != nil {

@@ -66,7 +66,7 @@ func TestBeginEnd(t *testing.T) {
 	ok := func() (err error) {
 		p := log.Begin(audit.Record{Action: "kill", Pub: "p"})
 		defer p.End(&err)
-		p.Set(func(r *audit.Record) { r.Hub = "hub-2" })
+		p.Hub = "hub-2"
 		return nil
 	}
 	failed := func() (err error) {

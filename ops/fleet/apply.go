@@ -12,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubs"
 	"github.com/buttctl/buttctl/ops/pubs"
@@ -130,6 +131,10 @@ func (a Action) target() string {
 // recreates roll across the fleet batch by batch. A hub that fails does not
 // stop the others. Blocked actions are reported, not tried.
 //
+// Each action's result is recorded in svc.Audit as it comes, as source
+// apply (the pub operations an action is made of are not recorded again);
+// blocked actions, not tried, are not recorded.
+//
 // The caller holds the inventory lock (inventory.Lock) from observing to
 // the end of Apply; placements are saved under it.
 func Apply(ctx context.Context, svc *pubs.Service, plan *Plan, opts ApplyOptions) *Report {
@@ -149,7 +154,7 @@ func Apply(ctx context.Context, svc *pubs.Service, plan *Plan, opts ApplyOptions
 		opts.Wait = DefaultWait
 	}
 	start := opts.Now()
-	a := &applier{svc: svc, opts: opts, results: make([]Result, len(plan.Actions)), failedPubs: map[string]string{}}
+	a := &applier{svc: svc.WithAudit(nil), audit: svc.Audit.As(audit.SourceApply), opts: opts, results: make([]Result, len(plan.Actions)), failedPubs: map[string]string{}}
 	for i, act := range plan.Actions {
 		a.results[i] = Result{Action: act}
 	}
@@ -211,8 +216,9 @@ func filter(idx []int, keep func(int) bool) []int {
 }
 
 type applier struct {
-	svc  *pubs.Service
-	opts ApplyOptions
+	svc   *pubs.Service
+	audit *audit.Log
+	opts  ApplyOptions
 
 	mu         sync.Mutex
 	results    []Result
@@ -237,9 +243,22 @@ func (a *applier) finish(i int, status ResultStatus, err error, took time.Durati
 	}
 	res := *r
 	a.mu.Unlock()
+	a.record(res, took)
 	if a.opts.OnResult != nil {
 		a.opts.OnResult(res)
 	}
+}
+
+// auditResults are the audit log's words for Apply's statuses.
+var auditResults = map[ResultStatus]string{ResultDone: audit.ResultOK, ResultFailed: audit.ResultFailed, ResultSkipped: audit.ResultSkipped}
+
+// record writes a result to the audit log.
+func (a *applier) record(r Result, took time.Duration) {
+	if r.Status == ResultBlocked {
+		return
+	}
+	_ = a.audit.Write(audit.Record{Time: a.opts.Now().Add(-took), Hub: r.Action.Hub, Pub: r.Action.Pub, Action: string(r.Action.Kind),
+		Reason: r.Action.Reason, Result: auditResults[r.Status], DurationMS: r.DurationMS, Error: r.Error})
 }
 
 // blockedBy says what earlier failure of the pub skips this action ("" none).

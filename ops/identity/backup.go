@@ -50,6 +50,11 @@ const resumeTimeout = 2 * time.Minute
 // when the copy fails. With SecretOnly only the secret is read, without
 // pausing: it never changes.
 func Backup(ctx context.Context, svc *pubs.Service, store *Store, name string, w io.Writer, o BackupOptions) (res BackupResult, err error) {
+	rec := svc.Begin("backup", name)
+	defer func() {
+		rec.Identity = res.Manifest.Identity
+		rec.End(&err)
+	}()
 	now := o.Now
 	if now == nil {
 		now = time.Now

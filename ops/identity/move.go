@@ -88,12 +88,17 @@ type MoveResult struct {
 // failure before the inventory is written undoes the move (the pub runs on
 // the source again), one after it finishes the move forward, and a move
 // killed outright is settled by the next Move of that pub.
-func Move(ctx context.Context, svc *pubs.Service, store *Store, name string, o MoveOptions) (MoveResult, error) {
+func Move(ctx context.Context, svc *pubs.Service, store *Store, name string, o MoveOptions) (res MoveResult, err error) {
+	rec := svc.Begin("move", name)
+	defer func() {
+		rec.Hub, rec.From, rec.Identity = o.To, res.From, res.ID
+		rec.End(&err)
+	}()
 	start := time.Now()
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	res := MoveResult{Pub: name, To: o.To, SourceVolume: pubspec.VolumeName(name)}
+	res = MoveResult{Pub: name, To: o.To, SourceVolume: pubspec.VolumeName(name)}
 	p, err := svc.Lookup(name)
 	if err != nil {
 		return res, err

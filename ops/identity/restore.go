@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,7 +67,12 @@ var ErrCannotProveUnique = errors.New("cannot prove the identity runs nowhere el
 // live copies), or when a hub cannot be asked (uniqueness unproven), or
 // over an existing container or volume of the pub. On failure what it made
 // is removed again.
-func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, r io.Reader, o RestoreOptions) (RestoreResult, error) {
+func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, r io.Reader, o RestoreOptions) (res RestoreResult, err error) {
+	rec := svc.Begin("restore", name)
+	defer func() {
+		rec.Hub, rec.Identity = cmp.Or(res.Hub, rec.Hub), cmp.Or(res.ID, res.Manifest.Identity)
+		rec.End(&err)
+	}()
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -76,7 +82,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return RestoreResult{}, pubError(name, "", err)
 	}
 	m := b.Manifest
-	res := RestoreResult{Manifest: m, Pub: name}
+	res = RestoreResult{Manifest: m, Pub: name}
 	p, err := svc.Lookup(name)
 	if err != nil {
 		return res, err

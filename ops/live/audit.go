@@ -17,7 +17,8 @@ import (
 // operator did. Fields a line lacks are zero; Raw keeps the line.
 type Record struct {
 	Time     time.Time     `json:"time"`
-	Source   string        `json:"source,omitempty"` // watch, apply, console, ...
+	Source   string        `json:"source,omitempty"` // watch, apply, cli, console
+	Actor    string        `json:"actor,omitempty"`  // user@host
 	Hub      string        `json:"hub,omitempty"`
 	Pub      string        `json:"pub,omitempty"`
 	Action   string        `json:"action"`
@@ -51,7 +52,8 @@ func ParseRecord(line []byte) (Record, error) {
 		return ""
 	}
 	r := Record{
-		Source: str("source", "by", "actor", "component"),
+		Source: str("source", "by", "component"),
+		Actor:  str("actor", "user"),
 		Hub:    str("hub"),
 		Pub:    str("pub"),
 		Action: str("action", "event", "msg"),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/cloud"
 )
 
@@ -45,6 +46,8 @@ type CreateOptions struct {
 	// Record writes the hub to the inventory.
 	Record   func(hub inventory.Hub) error
 	Progress Progress
+	// Audit receives the record of the create (nil: none).
+	Audit *audit.Log
 }
 
 // Created is what a create made.
@@ -87,7 +90,8 @@ func (e *CreateError) Unwrap() error { return e.Err }
 
 // Create puts a new hub on the cloud: see CreateOptions. The inventory is
 // written only when the hub answers over SSH with its Docker engine up.
-func Create(ctx context.Context, c Cloud, o CreateOptions) (*Created, error) {
+func Create(ctx context.Context, c Cloud, o CreateOptions) (made *Created, err error) {
+	defer o.Audit.Begin(audit.Record{Action: "hub-create", Hub: o.Hub}).End(&err)
 	if o.HostKeyTimeout == 0 {
 		o.HostKeyTimeout = 10 * time.Minute
 	}
@@ -123,7 +127,7 @@ func Create(ctx context.Context, c Cloud, o CreateOptions) (*Created, error) {
 		return nil, err
 	}
 
-	made := &Created{Hub: inventory.Hub{Name: o.Hub}}
+	made = &Created{Hub: inventory.Hub{Name: o.Hub}}
 	var groupIDs []string
 	fail := func(err error, serverStatus, address string) (*Created, error) {
 		ce := &CreateError{Hub: o.Hub, Err: err}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/cloud"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/hubconn"
@@ -70,13 +71,24 @@ func serverOf(h *inventory.Hub) (string, error) {
 	return h.ServerID, nil
 }
 
+// RebootOptions tune Reboot.
+type RebootOptions struct {
+	// Hard power-cycles the server rather than rebooting its OS cleanly.
+	Hard     bool
+	Progress Progress
+	// Audit receives the record of the reboot (nil: none).
+	Audit *audit.Log
+}
+
 // Reboot reboots the hub's server and waits until it is ACTIVE again.
-func Reboot(ctx context.Context, c Cloud, h *inventory.Hub, hard bool, p Progress) error {
+func Reboot(ctx context.Context, c Cloud, h *inventory.Hub, o RebootOptions) (err error) {
+	defer o.Audit.Begin(audit.Record{Action: "reboot", Hub: h.Name}).End(&err)
+	p := o.Progress
 	id, err := serverOf(h)
 	if err != nil {
 		return err
 	}
-	if err := c.Reboot(ctx, id, hard); err != nil {
+	if err := c.Reboot(ctx, id, o.Hard); err != nil {
 		return fmt.Errorf("hub %s: %w", h.Name, err)
 	}
 	p.emit(h.Name, "reboot", "done", "reboot of server "+id+" accepted")
@@ -96,6 +108,8 @@ type DeleteOptions struct {
 	// InventoryPath is the inventory the hub is removed from once its server is gone.
 	InventoryPath string
 	Progress      Progress
+	// Audit receives the record of the delete (nil: none).
+	Audit *audit.Log
 }
 
 // ErrHasPubs says a hub still has pubs.
@@ -103,7 +117,8 @@ var ErrHasPubs = errors.New("the hub still has pubs")
 
 // Delete deletes the hub's server, waits until the cloud no longer has it,
 // and only then removes the hub from the inventory.
-func Delete(ctx context.Context, c Cloud, inv *inventory.Inventory, name string, o DeleteOptions) error {
+func Delete(ctx context.Context, c Cloud, inv *inventory.Inventory, name string, o DeleteOptions) (err error) {
+	defer o.Audit.Begin(audit.Record{Action: "hub-delete", Hub: name}).End(&err)
 	h, ok := inv.Hub(name)
 	if !ok {
 		return fmt.Errorf("hub %s is not in the inventory", name)
@@ -158,12 +173,15 @@ type AdoptOptions struct {
 	KnownHosts    string
 	InventoryPath string
 	Progress      Progress
+	// Audit receives the record of the adoption (nil: none).
+	Audit *audit.Log
 }
 
 // Adopt records an existing server as hub name: it tags the server with
 // buttctl.hub metadata, records the host keys the console log verifies (if
 // it shows them), and adds the hub to the inventory.
-func Adopt(ctx context.Context, c Cloud, inv *inventory.Inventory, name, serverID string, o AdoptOptions) (*inventory.Hub, error) {
+func Adopt(ctx context.Context, c Cloud, inv *inventory.Inventory, name, serverID string, o AdoptOptions) (_ *inventory.Hub, err error) {
+	defer o.Audit.Begin(audit.Record{Action: "hub-adopt", Hub: name}).End(&err)
 	if _, ok := inv.Hub(name); ok {
 		return nil, fmt.Errorf("hub %s is already in the inventory: choose another name", name)
 	}

@@ -29,7 +29,8 @@ type CreateResult struct {
 // unless the inventory says stopped. A pub that already has a container is
 // an error. On failure, what this call made is removed again, and the error
 // says so.
-func (s *Service) Create(ctx context.Context, name string) (CreateResult, error) {
+func (s *Service) Create(ctx context.Context, name string) (res CreateResult, err error) {
+	defer s.Begin("create", name).End(&err)
 	t, err := s.target(name)
 	if err != nil {
 		return CreateResult{}, err
@@ -38,7 +39,7 @@ func (s *Service) Create(ctx context.Context, name string) (CreateResult, error)
 	if err != nil {
 		return CreateResult{}, err
 	}
-	res := CreateResult{Spec: spec}
+	res = CreateResult{Spec: spec}
 	if c, err := t.eng.PubContainer(ctx, name); err == nil {
 		return res, t.fail(fmt.Errorf("already has a container (%s, %s): start it, or 'buttctl pub rm %s' first to create it anew (the data volume is kept)", c.Name, c.State, name))
 	} else if !engine.IsNotFound(err) {
@@ -152,12 +153,13 @@ type Result struct {
 
 // Start starts the pub's container, and clears the record of an operator
 // stop (so that watch keeps it running again).
-func (s *Service) Start(ctx context.Context, name string) (Result, error) {
+func (s *Service) Start(ctx context.Context, name string) (r Result, err error) {
+	defer s.Begin("start", name).End(&err)
 	t, c, err := s.resolve(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Pub: name, Hub: t.pub.Hub, State: c.State}
+	r = Result{Pub: name, Hub: t.pub.Hub, State: c.State}
 	if err := s.clearOperatorStop(ctx, t, c); err != nil {
 		return r, err
 	}
@@ -176,12 +178,13 @@ func (s *Service) Start(ctx context.Context, name string) (Result, error) {
 // timeout). It first records in the container that an operator stopped it
 // (engine.OperatorStop, by Operator), so that watch leaves it stopped until
 // Start or Restart.
-func (s *Service) Stop(ctx context.Context, name string) (Result, error) {
+func (s *Service) Stop(ctx context.Context, name string) (r Result, err error) {
+	defer s.Begin("stop", name).End(&err)
 	t, c, err := s.resolve(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Pub: name, Hub: t.pub.Hub, State: c.State}
+	r = Result{Pub: name, Hub: t.pub.Hub, State: c.State}
 	if rec, err := t.eng.OperatorStopOf(ctx, c); err != nil || !rec.Stopped {
 		if err := t.eng.SetOperatorStop(ctx, c, engine.OperatorStop{Stopped: true, By: s.Operator, At: s.Now().UTC()}); err != nil {
 			return r, t.fail(err)
@@ -199,12 +202,13 @@ func (s *Service) Stop(ctx context.Context, name string) (Result, error) {
 
 // Restart restarts the pub's container (starts it if it was not running),
 // and clears the record of an operator stop.
-func (s *Service) Restart(ctx context.Context, name string) (Result, error) {
+func (s *Service) Restart(ctx context.Context, name string) (r Result, err error) {
+	defer s.Begin("restart", name).End(&err)
 	t, c, err := s.resolve(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Pub: name, Hub: t.pub.Hub, State: c.State}
+	r = Result{Pub: name, Hub: t.pub.Hub, State: c.State}
 	if err := s.clearOperatorStop(ctx, t, c); err != nil {
 		return r, err
 	}
@@ -229,12 +233,13 @@ func (s *Service) clearOperatorStop(ctx context.Context, t target, c engine.Cont
 }
 
 // Kill sends signal ("" for SIGKILL) to the pub's running container.
-func (s *Service) Kill(ctx context.Context, name, signal string) (Result, error) {
+func (s *Service) Kill(ctx context.Context, name, signal string) (r Result, err error) {
+	defer s.Begin("kill", name).End(&err)
 	t, c, err := s.resolve(ctx, name)
 	if err != nil {
 		return Result{}, err
 	}
-	r := Result{Pub: name, Hub: t.pub.Hub, State: c.State}
+	r = Result{Pub: name, Hub: t.pub.Hub, State: c.State}
 	if c.State != "running" && c.State != "restarting" && c.State != "paused" {
 		return r, t.fail(fmt.Errorf("not running (%s): nothing to kill", c.State))
 	}
@@ -260,12 +265,13 @@ type RemoveResult struct {
 
 // Remove removes the pub's container (stopping it first). The data volume,
 // and with it the pub's identity, is kept unless purge.
-func (s *Service) Remove(ctx context.Context, name string, purge bool) (RemoveResult, error) {
+func (s *Service) Remove(ctx context.Context, name string, purge bool) (r RemoveResult, err error) {
+	defer s.Begin("rm", name).End(&err)
 	t, err := s.target(name)
 	if err != nil {
 		return RemoveResult{}, err
 	}
-	r := RemoveResult{Pub: name, Hub: t.pub.Hub, Volume: pubspec.VolumeName(name)}
+	r = RemoveResult{Pub: name, Hub: t.pub.Hub, Volume: pubspec.VolumeName(name)}
 	c, err := t.eng.PubContainer(ctx, name)
 	switch {
 	case err == nil:

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 )
 
@@ -27,8 +28,9 @@ type LoadImageResult struct {
 // localSocket; "" for the default) to the engine of hub, for hubs that
 // reach no registry. progress, if not nil, gets the bytes sent so far and
 // the image's size.
-func (s *Service) LoadImage(ctx context.Context, hub, image, localSocket string, progress func(sent, size int64)) (LoadImageResult, error) {
-	r := LoadImageResult{Hub: hub, Image: image}
+func (s *Service) LoadImage(ctx context.Context, hub, image, localSocket string, progress func(sent, size int64)) (r LoadImageResult, err error) {
+	defer s.Audit.Begin(audit.Record{Action: "load-image", Hub: hub, Image: image}).End(&err)
+	r = LoadImageResult{Hub: hub, Image: image}
 	if localSocket == "" {
 		localSocket = inventory.DefaultDockerSocket
 	}

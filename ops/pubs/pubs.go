@@ -9,13 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"os/user"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/pubspec"
 )
@@ -36,27 +35,42 @@ type Service struct {
 	// Operator names who acts, in records such as an operator stop:
 	// "user@host" of this process by default.
 	Operator string
+	// Audit receives a record of every change the service makes to a pub
+	// or hub (create, start, stop, restart, kill, rm, load-image; and
+	// ops/identity's backup, restore and move); nil: none.
+	Audit *audit.Log
 
-	mu      sync.Mutex
-	engines map[string]*engine.Engine
+	engines *engines
+}
+
+// engines are a service's engine clients, one per hub, shared by its views.
+type engines struct {
+	mu sync.Mutex
+	m  map[string]*engine.Engine
 }
 
 // New returns the pub operations over inv's hubs, reached through dial.
 func New(inv *inventory.Inventory, dial HubDialer) *Service {
-	return &Service{inv: inv, dial: dial, Now: time.Now, Operator: operator(), engines: map[string]*engine.Engine{}}
+	return &Service{inv: inv, dial: dial, Now: time.Now, Operator: audit.Actor(), engines: &engines{m: map[string]*engine.Engine{}}}
 }
 
-// operator is "user@host" of this process.
-func operator() string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
+// WithAudit is a view of s that records to l (nil: nowhere), over the same
+// inventory and engine clients (closing either view closes them; they are
+// opened again when used).
+func (s *Service) WithAudit(l *audit.Log) *Service {
+	v := *s
+	v.Audit = l
+	return &v
+}
+
+// Begin starts the audit record of an action on the pub called name (on
+// its hub as the inventory places it), to be ended when the action is.
+func (s *Service) Begin(action, name string) *audit.Pending {
+	r := audit.Record{Action: action, Pub: name}
+	if p, ok := s.inv.Pub(name); ok {
+		r.Hub = p.Hub
 	}
-	host, _ := os.Hostname()
-	if host == "" {
-		return name
-	}
-	return name + "@" + host
+	return s.Audit.Begin(r)
 }
 
 // Inventory is the inventory the service operates.
@@ -64,11 +78,11 @@ func (s *Service) Inventory() *inventory.Inventory { return s.inv }
 
 // Close releases the engine clients (not the dialer's connections).
 func (s *Service) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for name, e := range s.engines {
+	s.engines.mu.Lock()
+	defer s.engines.mu.Unlock()
+	for name, e := range s.engines.m {
 		e.Close()
-		delete(s.engines, name)
+		delete(s.engines.m, name)
 	}
 	return nil
 }
@@ -79,9 +93,9 @@ func (s *Service) Engine(hub string) (*engine.Engine, error) {
 	if !ok {
 		return nil, fmt.Errorf("hub %s is not in the inventory %s", hub, s.inv.Path)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.engines[hub]; ok {
+	s.engines.mu.Lock()
+	defer s.engines.mu.Unlock()
+	if e, ok := s.engines.m[hub]; ok {
 		return e, nil
 	}
 	socket := h.DockerSocket
@@ -94,7 +108,7 @@ func (s *Service) Engine(hub string) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.engines[hub] = e
+	s.engines.m[hub] = e
 	return e, nil
 }
 

@@ -103,7 +103,7 @@ func EngineEvent(ev live.Event) Event {
 // AuditEvent is an audit log record as the Events view shows it.
 func AuditEvent(r live.Record) Event {
 	src := r.Source
-	if src == "" { // watch's records do not say: the audit log is watch's
+	if src == "" { // records from before the field were all watch's
 		src = "watch"
 	}
 	e := Event{Time: r.Time, Source: src, Hub: r.Hub, Pub: r.Pub, Action: r.Action}
@@ -120,6 +120,9 @@ func AuditEvent(r live.Record) Event {
 	if r.Error != "" {
 		parts = append(parts, r.Error)
 		e.Tone = ToneBad
+	}
+	if r.Actor != "" && src != "watch" {
+		parts = append(parts, "by "+r.Actor)
 	}
 	switch strings.ToLower(r.Result) {
 	case "ok", "success", "done":

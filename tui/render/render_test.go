@@ -218,6 +218,10 @@ func TestAuditEvent(t *testing.T) {
 	if bad.Tone != ToneBad || bad.Source != "watch" || !strings.Contains(bad.Detail, "no such image") {
 		t.Errorf("%+v", bad)
 	}
+	cli := AuditEvent(live.Record{Source: "cli", Actor: "ann@ops-1", Hub: "hub-1", Pub: "p", Action: "restart", Result: "ok", Duration: 300 * time.Millisecond})
+	if cli.Detail != "ok · 300ms · by ann@ops-1" || cli.Source != "cli" || cli.Tone != ToneOK {
+		t.Errorf("who did it is said: %+v", cli)
+	}
 }
 
 func TestEventRowsOrderByTime(t *testing.T) {

@@ -1,6 +1,7 @@
 package openstacktest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/cloud"
 	"github.com/buttctl/buttctl/ops/provision"
 	"github.com/buttctl/buttctl/sshexec/sshdtest"
@@ -200,7 +202,12 @@ func TestCreateListRebootDelete(t *testing.T) {
 	ctx := testContext(t)
 	wrapped := &cloudInitConsole{Cloud: f.cloud, hostKey: f.sshd.HostKey()}
 	var events []provision.Event
-	made, err := provision.Create(ctx, wrapped, f.createOptions("test-hub-1", &events))
+	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
+	log := audit.File(auditPath, audit.SourceCLI)
+	defer log.Close()
+	o := f.createOptions("test-hub-1", &events)
+	o.Audit = log
+	made, err := provision.Create(ctx, wrapped, o)
 	if err != nil {
 		t.Fatalf("create: %v", err)
 	}
@@ -251,7 +258,7 @@ func TestCreateListRebootDelete(t *testing.T) {
 
 	h, _ := f.inv.Hub("test-hub-1")
 	events = nil
-	if err := provision.Reboot(ctx, f.cloud, h, true, func(e provision.Event) { events = append(events, e) }); err != nil {
+	if err := provision.Reboot(ctx, f.cloud, h, provision.RebootOptions{Hard: true, Progress: func(e provision.Event) { events = append(events, e) }, Audit: log}); err != nil {
 		t.Fatalf("reboot: %v", err)
 	}
 	if len(events) < 2 || events[0].Step != "reboot" || events[len(events)-1].Status != cloud.StatusActive {
@@ -265,14 +272,14 @@ func TestCreateListRebootDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.reload(t)
-	err = provision.Delete(ctx, f.cloud, f.inv, "test-hub-1", provision.DeleteOptions{InventoryPath: f.path})
+	err = provision.Delete(ctx, f.cloud, f.inv, "test-hub-1", provision.DeleteOptions{InventoryPath: f.path, Audit: log})
 	if !errors.Is(err, provision.ErrHasPubs) || !strings.Contains(err.Error(), "scuttle-1") || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("delete with pubs: %v", err)
 	}
 	if s, err := f.cloud.Server(ctx, made.ServerID); err != nil || s.Status != cloud.StatusActive {
 		t.Fatalf("refused delete touched the server: %+v %v", s, err)
 	}
-	if err := provision.Delete(ctx, f.cloud, f.inv, "test-hub-1", provision.DeleteOptions{Force: true, InventoryPath: f.path}); err != nil {
+	if err := provision.Delete(ctx, f.cloud, f.inv, "test-hub-1", provision.DeleteOptions{Force: true, InventoryPath: f.path, Audit: log}); err != nil {
 		t.Fatalf("delete --force: %v", err)
 	}
 	if _, err := f.cloud.Server(ctx, made.ServerID); !cloud.IsNotFound(err) {
@@ -284,6 +291,19 @@ func TestCreateListRebootDelete(t *testing.T) {
 	}
 	if p, ok := f.inv.Pub("scuttle-1"); !ok || p.Hub != "" {
 		t.Errorf("pub after forced delete: %+v %v, want kept without a hub", p, ok)
+	}
+	// Each operation is in the audit log, as it went; the cloud's password is not.
+	recs, err := audit.ReadFile(auditPath)
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Action+" "+r.Hub+" "+r.Result)
+	}
+	want := "hub-create test-hub-1 ok, reboot test-hub-1 ok, hub-delete test-hub-1 failed, hub-delete test-hub-1 ok"
+	if err != nil || strings.Join(got, ", ") != want {
+		t.Errorf("audit log: %v (%v), want %s", got, err, want)
+	}
+	if text, _ := os.ReadFile(auditPath); strings.Contains(string(text), password) {
+		t.Errorf("the audit log holds the cloud's password:\n%s", text)
 	}
 }
 
@@ -349,9 +369,14 @@ func TestStrayAndAdopt(t *testing.T) {
 	if len(state) != 1 || !state[0].Stray || state[0].Hub != "test-stray" || state[0].ServerID != made.ServerID {
 		t.Fatalf("cloud state %+v, want one stray", state)
 	}
-	h, err := provision.Adopt(ctx, f.cloud, f.inv, "test-stray", made.ServerID, provision.AdoptOptions{Network: f.inv.Cloud.Server.Network, SSHPort: f.inv.SSH.Port, KnownHosts: f.inv.SSH.KnownHosts, InventoryPath: f.path})
+	var records bytes.Buffer
+	h, err := provision.Adopt(ctx, f.cloud, f.inv, "test-stray", made.ServerID, provision.AdoptOptions{Network: f.inv.Cloud.Server.Network, SSHPort: f.inv.SSH.Port, KnownHosts: f.inv.SSH.KnownHosts, InventoryPath: f.path,
+		Audit: audit.Writer(&records, audit.SourceCLI)})
 	if err != nil {
 		t.Fatalf("adopt: %v", err)
+	}
+	if recs, err := audit.Read(&records); err != nil || len(recs) != 1 || recs[0].Action != "hub-adopt" || recs[0].Hub != "test-stray" || recs[0].Result != audit.ResultOK {
+		t.Errorf("adopt's audit record: %+v %v", recs, err)
 	}
 	if h.Address != f.sshd.IP {
 		t.Errorf("adopted address %q, want %s", h.Address, f.sshd.IP)

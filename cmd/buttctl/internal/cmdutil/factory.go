@@ -36,6 +36,9 @@ type Factory struct {
 	Conns func() (*hubconn.Conns, error)
 	// IdentityStore opens the local identity store (under StateDir, 0700).
 	IdentityStore func() (*identity.Store, error)
+	// Audit is the inventory's audit log (AuditLogPath), made at its first
+	// record: every change a command makes is recorded there, as source cli.
+	Audit *audit.Log
 
 	conns *hubconn.Conns
 }
@@ -45,6 +48,7 @@ func (f *Factory) Close() {
 	if f.conns != nil {
 		f.conns.Close()
 	}
+	f.Audit.Close()
 }
 
 // New returns the Factory for a real invocation.
@@ -76,17 +80,24 @@ func New(version, commit string) *Factory {
 		return f.conns, nil
 	}
 	f.IdentityStore = func() (*identity.Store, error) { return identity.OpenStore(StateDir()) }
+	f.Audit = audit.FileAt(func() string { return AuditLogPath(StateDir(), f.InventoryPath()) }, audit.SourceCLI).
+		OnError(func(err error) {
+			fmt.Fprintf(f.IOStreams.ErrOut, "buttctl: %v (what was done is not recorded there)\n", err)
+		})
 	return f
 }
 
 // Pubs returns the pub operations over the inventory's hubs, through the
-// shared connections (Conns). The caller closes it.
+// shared connections (Conns), recording what they change in Audit. The
+// caller closes it.
 func (f *Factory) Pubs() (*pubs.Service, error) {
 	conns, err := f.Conns()
 	if err != nil {
 		return nil, err
 	}
-	return pubs.New(conns.Inventory(), conns), nil
+	svc := pubs.New(conns.Inventory(), conns)
+	svc.Audit = f.Audit
+	return svc, nil
 }
 
 // InventoryPath resolves the inventory file: -i, then $BUTTCTL_INVENTORY,

@@ -10,6 +10,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/provision"
 )
 
@@ -18,6 +19,8 @@ type AdoptOptions struct {
 	IO        *iostreams.IOStreams
 	Inventory func() (*inventory.Inventory, error)
 	Connect   ConnectCloud
+	// Audit receives the record of what was done (nil: none).
+	Audit *audit.Log
 
 	Name     string
 	ServerID string
@@ -26,7 +29,7 @@ type AdoptOptions struct {
 
 // NewCmdAdopt builds `buttctl hub adopt`; runF replaces the run in tests.
 func NewCmdAdopt(f *cmdutil.Factory, runF func(*AdoptOptions) error) *cobra.Command {
-	opts := &AdoptOptions{IO: f.IOStreams, Inventory: f.Inventory}
+	opts := &AdoptOptions{IO: f.IOStreams, Inventory: f.Inventory, Audit: f.Audit}
 	cmd := &cobra.Command{
 		Use:   "adopt NAME --server ID",
 		Short: "Record an existing cloud server as hub NAME",
@@ -73,7 +76,7 @@ func adoptRun(opts *AdoptOptions) error {
 	progress := newProgress(opts.IO)
 	h, err := provision.Adopt(ctx, c, inv, opts.Name, opts.ServerID, provision.AdoptOptions{
 		Network: inv.Cloud.Server.Network, SSHPort: inv.SSH.Port, KnownHosts: expandPath(inv, knownHosts),
-		InventoryPath: inv.Path, Progress: progress.event,
+		InventoryPath: inv.Path, Progress: progress.event, Audit: opts.Audit,
 	})
 	progress.close()
 	if err != nil {

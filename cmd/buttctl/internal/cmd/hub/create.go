@@ -14,6 +14,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/output"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/provision"
 )
 
@@ -22,6 +23,8 @@ type CreateOptions struct {
 	IO        *iostreams.IOStreams
 	Inventory func() (*inventory.Inventory, error)
 	Connect   ConnectCloud
+	// Audit receives the record of what was done (nil: none).
+	Audit *audit.Log
 
 	Name           string
 	Flavor         string
@@ -36,7 +39,7 @@ type CreateOptions struct {
 
 // NewCmdCreate builds `buttctl hub create`; runF replaces the run in tests.
 func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
-	opts := &CreateOptions{IO: f.IOStreams, Inventory: f.Inventory}
+	opts := &CreateOptions{IO: f.IOStreams, Inventory: f.Inventory, Audit: f.Audit}
 	cmd := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a hub: a server on the OpenStack cloud with Docker, recorded in the inventory",
@@ -160,6 +163,7 @@ func createOptions(opts *CreateOptions, inv *inventory.Inventory) (provision.Cre
 		NoWait:         opts.NoWait,
 		WaitReady:      provision.WaitReady(inv, 5*time.Second),
 		Record:         provision.RecordIn(inv.Path),
+		Audit:          opts.Audit,
 	}, nil
 }
 
@@ -181,13 +185,14 @@ func localPublicKey(inv *inventory.Inventory) (string, error) {
 
 // Provision boots hub name on inv's cloud with the inventory's server
 // template and records it, as 'buttctl hub create NAME' does, reporting
-// its steps to progress: the console's n in the Hubs view.
-func Provision(ctx context.Context, inv *inventory.Inventory, name string, progress provision.Progress) (*provision.Created, error) {
+// its steps to progress and its record to log: the console's n in the Hubs
+// view.
+func Provision(ctx context.Context, inv *inventory.Inventory, name string, progress provision.Progress, log *audit.Log) (*provision.Created, error) {
 	c, err := cloudFor(ctx, nil, inv, "create")
 	if err != nil {
 		return nil, err
 	}
-	po, err := createOptions(&CreateOptions{Name: name}, inv)
+	po, err := createOptions(&CreateOptions{Name: name, Audit: log}, inv)
 	if err != nil {
 		return nil, err
 	}

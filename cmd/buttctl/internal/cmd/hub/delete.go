@@ -10,6 +10,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/provision"
 )
 
@@ -18,6 +19,8 @@ type DeleteOptions struct {
 	IO        *iostreams.IOStreams
 	Inventory func() (*inventory.Inventory, error)
 	Connect   ConnectCloud
+	// Audit receives the record of what was done (nil: none).
+	Audit *audit.Log
 
 	Name    string
 	Force   bool
@@ -27,7 +30,7 @@ type DeleteOptions struct {
 
 // NewCmdDelete builds `buttctl hub delete`; runF replaces the run in tests.
 func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	opts := &DeleteOptions{IO: f.IOStreams, Inventory: f.Inventory}
+	opts := &DeleteOptions{IO: f.IOStreams, Inventory: f.Inventory, Audit: f.Audit}
 	cmd := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a hub's cloud server, then remove the hub from the inventory",
@@ -84,7 +87,7 @@ func deleteRun(opts *DeleteOptions) error {
 		return err
 	}
 	progress := newProgress(opts.IO)
-	err = provision.Delete(ctx, c, inv, h.Name, provision.DeleteOptions{Force: opts.Force, InventoryPath: inv.Path, Progress: progress.event})
+	err = provision.Delete(ctx, c, inv, h.Name, provision.DeleteOptions{Force: opts.Force, InventoryPath: inv.Path, Progress: progress.event, Audit: opts.Audit})
 	progress.close()
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/pubs"
 )
@@ -18,6 +19,8 @@ import (
 type LoadImageOptions struct {
 	IO    *iostreams.IOStreams
 	Conns func() (*hubconn.Conns, error)
+	// Audit receives the record of what was done (nil: none).
+	Audit *audit.Log
 	Hub   string
 	Image string
 	// LocalSocket is this machine's Docker socket, where the image comes from.
@@ -27,7 +30,7 @@ type LoadImageOptions struct {
 
 // NewCmdLoadImage builds `buttctl hub load-image`; runF replaces the run in tests.
 func NewCmdLoadImage(f *cmdutil.Factory, runF func(*LoadImageOptions) error) *cobra.Command {
-	opts := &LoadImageOptions{IO: f.IOStreams, Conns: f.Conns}
+	opts := &LoadImageOptions{IO: f.IOStreams, Conns: f.Conns, Audit: f.Audit}
 	cmd := &cobra.Command{
 		Use:   "load-image HUB IMAGE",
 		Short: "Copy an image from this machine's Docker engine to a hub's",
@@ -67,6 +70,7 @@ func loadImageRun(opts *LoadImageOptions) error {
 	}
 	svc := pubs.New(inv, conns)
 	defer svc.Close()
+	svc.Audit = opts.Audit
 	ctx, cancel := context.WithCancel(context.Background())
 	if opts.Timeout > 0 {
 		ctx, cancel = context.WithTimeout(context.Background(), opts.Timeout)

@@ -10,6 +10,7 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/provision"
 )
 
@@ -18,6 +19,8 @@ type RebootOptions struct {
 	IO        *iostreams.IOStreams
 	Inventory func() (*inventory.Inventory, error)
 	Connect   ConnectCloud
+	// Audit receives the record of what was done (nil: none).
+	Audit *audit.Log
 
 	Name    string
 	Hard    bool
@@ -27,7 +30,7 @@ type RebootOptions struct {
 
 // NewCmdReboot builds `buttctl hub reboot`; runF replaces the run in tests.
 func NewCmdReboot(f *cmdutil.Factory, runF func(*RebootOptions) error) *cobra.Command {
-	opts := &RebootOptions{IO: f.IOStreams, Inventory: f.Inventory}
+	opts := &RebootOptions{IO: f.IOStreams, Inventory: f.Inventory, Audit: f.Audit}
 	cmd := &cobra.Command{
 		Use:   "reboot NAME",
 		Short: "Reboot a hub's cloud server and wait until it is ACTIVE again",
@@ -77,7 +80,7 @@ func rebootRun(opts *RebootOptions) error {
 		return err
 	}
 	progress := newProgress(opts.IO)
-	err = provision.Reboot(ctx, c, h, opts.Hard, progress.event)
+	err = provision.Reboot(ctx, c, h, provision.RebootOptions{Hard: opts.Hard, Progress: progress.event, Audit: opts.Audit})
 	progress.close()
 	if err != nil {
 		return err

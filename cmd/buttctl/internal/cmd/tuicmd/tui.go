@@ -14,8 +14,10 @@ import (
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/cmdutil"
 	"github.com/buttctl/buttctl/cmd/buttctl/internal/iostreams"
 	"github.com/buttctl/buttctl/inventory"
+	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/hubconn"
 	"github.com/buttctl/buttctl/ops/identity"
+	"github.com/buttctl/buttctl/ops/provision"
 	"github.com/buttctl/buttctl/ops/watch"
 	"github.com/buttctl/buttctl/sshexec"
 	"github.com/buttctl/buttctl/tui"
@@ -62,7 +64,7 @@ the fleet or the inventory.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.ReadOnly, "read-only", false, "hide and refuse every action that changes the fleet")
-	cmd.Flags().StringVar(&opts.AuditLog, "audit-log", "", "the JSON-lines audit log to show in the Events view (default: the one 'buttctl watch' keeps for this inventory)")
+	cmd.Flags().StringVar(&opts.AuditLog, "audit-log", "", "the JSON-lines audit log the console records its actions in and shows in the Events view (default $"+cmdutil.EnvAuditLog+", else the inventory's, shared with watch, apply and the other commands)")
 	return cmd
 }
 
@@ -77,20 +79,23 @@ func Run(opts *Options) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
-	paths := watch.DefaultPaths(cmdutil.StateDir(), inv.Path)
-	audit := opts.AuditLog
-	if audit == "" {
-		audit = cmdutil.AuditLogPath(cmdutil.StateDir(), inv.Path)
+	path := opts.AuditLog
+	if path == "" {
+		path = cmdutil.AuditLogPath(cmdutil.StateDir(), inv.Path)
 	}
+	log := audit.File(path, audit.SourceConsole)
+	defer log.Close()
 	return tui.Run(ctx, inv, tui.Options{
 		ReadOnly:      opts.ReadOnly,
-		AuditLog:      audit,
-		WatchState:    paths.State,
+		Audit:         log,
+		WatchState:    watch.DefaultPaths(cmdutil.StateDir(), inv.Path).State,
 		Connect:       connect,
 		IdentityStore: opts.IdentityStore,
 		BackupDir:     filepath.Join(cmdutil.StateDir(), "backups"),
-		CreateHub:     hub.Provision,
-		Version:       opts.Version,
+		CreateHub: func(ctx context.Context, inv *inventory.Inventory, name string, progress provision.Progress) (*provision.Created, error) {
+			return hub.Provision(ctx, inv, name, progress, log)
+		},
+		Version: opts.Version,
 	})
 }
 
