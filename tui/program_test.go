@@ -16,7 +16,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/buttctl/buttctl/inventory"
-	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
@@ -67,14 +67,7 @@ func TestProgramAppliesThePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx := context.Background()
-		res, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+name)})
-		if err == nil {
-			for _, c := range res.Items {
-				_, _ = docker.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-			}
-		}
-		_, _ = docker.VolumeRemove(ctx, pubspec.VolumeName(name), client.VolumeRemoveOptions{Force: true})
+		pubstest.RemovePubs(docker, name)
 		docker.Close()
 	})
 	inv, err := inventory.Load(path)
