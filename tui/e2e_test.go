@@ -14,7 +14,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
@@ -39,14 +39,7 @@ func worldPub(t *testing.T, w *testworld.World, n int) (name, inv string, hub *t
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx := context.Background()
-		res, err := docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+name)})
-		if err == nil {
-			for _, c := range res.Items {
-				_, _ = docker.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-			}
-		}
-		_, _ = docker.VolumeRemove(ctx, pubspec.VolumeName(name), client.VolumeRemoveOptions{Force: true})
+		pubstest.RemovePubs(docker, name)
 		docker.Close()
 	})
 	return name, inv, hub, docker

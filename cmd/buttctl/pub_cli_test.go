@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 )
 
@@ -47,14 +45,7 @@ pubs:
 			return
 		}
 		defer api.Close()
-		ctx := context.Background()
-		res, _ := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+pub)})
-		for _, c := range res.Items {
-			if c.Labels[engine.LabelManaged] == "true" {
-				_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-			}
-		}
-		_, _ = api.VolumeRemove(ctx, "buttctl-pub-"+pub+"-data", client.VolumeRemoveOptions{})
+		pubstest.RemovePubs(api, pub)
 	})
 	return dir, pub
 }

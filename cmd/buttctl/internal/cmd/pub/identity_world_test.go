@@ -20,6 +20,7 @@ import (
 	"github.com/buttctl/buttctl/ops/hubconn/hubconntest"
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubs"
+	"github.com/buttctl/buttctl/ops/pubs/pubstest"
 	"github.com/buttctl/buttctl/ops/testworld"
 )
 
@@ -177,19 +178,10 @@ func worldLogs(t *testing.T, w *testworld.World, pub string) map[string]string {
 
 // removeEverywhere removes the pub's containers and volume from every hub.
 func removeEverywhere(w *testworld.World, pub string) {
-	ctx := context.Background()
 	for _, h := range w.Hubs {
-		api, err := h.DockerClient()
-		if err != nil {
-			continue
+		if api, err := h.DockerClient(); err == nil {
+			pubstest.RemovePubs(api, pub)
+			api.Close()
 		}
-		res, err := api.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", engine.LabelPub+"="+pub).Add("label", engine.LabelManaged+"=true")})
-		if err == nil {
-			for _, c := range res.Items {
-				_, _ = api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
-			}
-		}
-		_, _ = api.VolumeRemove(ctx, "buttctl-pub-"+pub+"-data", client.VolumeRemoveOptions{Force: true})
-		api.Close()
 	}
 }
