@@ -67,11 +67,33 @@ func sameHubs(a, b *inventory.Inventory) bool {
 	return reflect.DeepEqual(a.Hubs, b.Hubs) && reflect.DeepEqual(a.SSH, b.SSH) && a.Path == b.Path
 }
 
-// editInventory changes the inventory file (under its lock) and records the
-// change as action on hub or pub.
-func (b *backend) editInventory(ctx context.Context, action, hub, pub string, edit func(*inventory.Editor) error) (err error) {
-	defer b.audit.Begin(audit.Record{Action: action, Hub: hub, Pub: pub, Reason: "inventory"}).End(&err)
-	return inventory.Update(ctx, b.inv.Path, lockOptions, edit)
+// editInventory changes the inventory file under its lock, and records the
+// change as action on hub or pub. then, if not nil, runs once the change is
+// saved, still under the lock.
+func (b *backend) editInventory(ctx context.Context, action, hub, pub string, edit func(*inventory.Editor) error, then func() error) error {
+	var unlock func() error
+	err := func() (err error) {
+		defer b.audit.Begin(audit.Record{Action: action, Hub: hub, Pub: pub, Reason: "inventory"}).End(&err)
+		if unlock, err = inventory.Lock(ctx, b.inv.Path, lockOptions); err != nil {
+			return err
+		}
+		e, err := inventory.Edit(b.inv.Path)
+		if err != nil {
+			return err
+		}
+		e.Purpose = lockOptions.Purpose
+		if err := edit(e); err != nil {
+			return err
+		}
+		return e.Save()
+	}()
+	if unlock != nil {
+		defer unlock()
+	}
+	if err != nil || then == nil {
+		return err
+	}
+	return then()
 }
 
 // close releases the engine clients, and the connections if they are the

@@ -342,35 +342,42 @@ func (m *Model) run(a action) tea.Cmd {
 			if err != nil && !engine.IsNotFound(err) {
 				return done("", err)
 			}
-			err = b.editInventory(ctx, "remove-pub", r.Hub, a.pub, func(e *inventory.Editor) error { return e.RemovePub(a.pub) })
+			err = b.editInventory(ctx, "remove-pub", r.Hub, a.pub, func(e *inventory.Editor) error { return e.RemovePub(a.pub) }, nil)
 			msg := "deleted pub " + a.pub + " (container removed, and from the inventory)"
 			if r.VolumeExists {
 				msg += "; its volume " + r.Volume + " keeps its identity"
 			}
 			return done(msg, err)
 		case actNewPub:
-			err := b.editInventory(ctx, "add-pub", a.newPub.Hub, a.newPub.Name, func(e *inventory.Editor) error { return e.AddPub(a.newPub) })
-			if err != nil {
-				return done("", err)
-			}
-			inv, err := inventory.Load(path)
-			if err != nil {
-				return done("", err)
-			}
-			svc := pubs.New(inv, b.conns)
-			defer svc.Close()
-			svc.Audit = b.audit
-			res, err := svc.Create(ctx, a.newPub.Name)
-			if err != nil {
+			// The pub is created under the inventory's lock: a watcher that
+			// learns of it meanwhile stands back rather than make it too.
+			var added, pulled bool
+			err := b.editInventory(ctx, "add-pub", a.newPub.Hub, a.newPub.Name, func(e *inventory.Editor) error { return e.AddPub(a.newPub) }, func() error {
+				added = true
+				inv, err := inventory.Load(path)
+				if err != nil {
+					return err
+				}
+				svc := pubs.New(inv, b.conns)
+				defer svc.Close()
+				svc.Audit = b.audit
+				res, err := svc.Create(ctx, a.newPub.Name)
+				pulled = res.Pulled
+				return err
+			})
+			switch {
+			case err != nil && added:
 				return done("", fmt.Errorf("%w (it is in the inventory: s creates it once the cause is fixed)", err))
+			case err != nil:
+				return done("", err)
 			}
 			what := "created pub " + a.newPub.Name + " on " + a.newPub.Hub
-			if res.Pulled {
+			if pulled {
 				what += " (image pulled)"
 			}
 			return done(what, nil)
 		case actNewHub:
-			err := b.editInventory(ctx, "add-hub", a.newHub.Name, "", func(e *inventory.Editor) error { return e.AddHub(a.newHub) })
+			err := b.editInventory(ctx, "add-hub", a.newHub.Name, "", func(e *inventory.Editor) error { return e.AddHub(a.newHub) }, nil)
 			return done("added hub "+a.newHub.Name+" to the inventory", err)
 		}
 		return done("", errors.New(string(a.kind)+" is not available in this buttctl yet"))

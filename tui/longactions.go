@@ -196,7 +196,7 @@ func (m *Model) deleteHub(a action) tea.Cmd {
 			return "", fmt.Errorf("hub %s is not in the inventory", a.hub)
 		}
 		if b.inv.Cloud == nil || h.ServerID == "" {
-			err := b.editInventory(ctx, "remove-hub", a.hub, "", func(e *inventory.Editor) error { return e.RemoveHub(a.hub) })
+			err := b.editInventory(ctx, "remove-hub", a.hub, "", func(e *inventory.Editor) error { return e.RemoveHub(a.hub) }, nil)
 			return "removed hub " + a.hub + " from the inventory (nothing on the server was touched)", err
 		}
 		c, err := connectCloud(ctx, b.inv)

@@ -325,6 +325,8 @@ func (w *Watcher) onEvent(hub string, ev engine.Event) {
 	p, ok := g.inv.Pub(ev.Pub)
 	g.release()
 	if !ok {
+		// Perhaps added to the inventory just now: the reload queues it.
+		w.askReload()
 		return
 	}
 	w.cfg.Metrics.event(ev.Action)

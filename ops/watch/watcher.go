@@ -106,6 +106,8 @@ type Watcher struct {
 	q      *queue
 	notify *notifyQueue
 	rand   func() float64
+	// reload asks Run to read the inventory again if its file changed.
+	reload chan struct{}
 
 	genMu sync.RWMutex
 	gen   *generation
@@ -173,7 +175,7 @@ func New(cfg Config) (*Watcher, error) {
 		r = rand.Float64
 	}
 	w := &Watcher{
-		cfg: cfg, log: log, q: newQueue(), rand: r,
+		cfg: cfg, log: log, q: newQueue(), rand: r, reload: make(chan struct{}, 1),
 		pubs: map[string]*pubState{}, hubs: map[string]*hubState{}, reserved: map[string]int{},
 	}
 	if cfg.Metrics != nil {
@@ -251,6 +253,31 @@ func (w *Watcher) install(g *generation) {
 			}
 		}()
 	}
+}
+
+// askReload asks Run to read the inventory again if its file changed (a
+// pub it does not know has appeared on a hub: it may have just been added).
+func (w *Watcher) askReload() {
+	select {
+	case w.reload <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// followInventory asks for a reload each time the inventory's file changes,
+// until ctx is done. Without inotify, Docker events about pubs the watcher
+// does not know and the periodic reconcile still read it again.
+func (w *Watcher) followInventory(ctx context.Context) {
+	changes, err := fileChanges(ctx, w.cfg.InventoryPath)
+	if err != nil {
+		w.log.Warn("the inventory's changes are noticed at the next reconcile, or when a new pub's container appears", "err", err)
+		return
+	}
+	go func() {
+		for range changes {
+			w.askReload()
+		}
+	}()
 }
 
 // refresh reads the inventory again if its file changed, and reports
@@ -359,6 +386,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	actx, cancelActions := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelActions()
 	workers := w.startWorkers(ctx, actx)
+	w.followInventory(ctx)
 	w.startHubs(ctx, g)
 	w.enqueueAll(g)
 
@@ -384,6 +412,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.writeState(true)
 			w.log.Info("stopped")
 			return nil
+		case <-w.reload:
+			w.refresh(ctx)
 		case <-ticker.C:
 			w.refresh(ctx)
 			w.reconcile(actx, w.current())
