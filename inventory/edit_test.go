@@ -350,6 +350,17 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+func TestCreateCleansTempsOfKilledCreates(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".buttctl.yaml"+tempMarker+"123")
+	must(t, os.WriteFile(stale, []byte("ver"), 0o644))
+	must(t, Create(filepath.Join(dir, "buttctl.yaml"), Starter()))
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "buttctl.yaml" {
+		t.Errorf("directory holds %v", entries)
+	}
+}
+
 // TestStarterComments: each section of the starter is explained.
 func TestStarterComments(t *testing.T) {
 	s := string(Starter())

@@ -18,6 +18,16 @@ func tryLock(f *os.File) (busy bool, err error) {
 	return false, err
 }
 
+// lockWait takes an exclusive flock on f, waiting for it.
+func lockWait(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
+}
+
 func unlockFile(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
 
 // probeLock reports whether another open file holds an exclusive flock on

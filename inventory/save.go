@@ -178,7 +178,8 @@ func (e *existsError) Is(target error) bool { return target == fs.ErrExist }
 // Create writes a new inventory file with data, which must be a valid
 // inventory, and never overwrites one: if path exists it fails with an error
 // wrapping fs.ErrExist. The directory is created if needed. The file appears
-// whole or not at all.
+// whole or not at all, and the temporary files of a Create killed before it
+// finished are removed.
 func Create(path string, data []byte) error {
 	if _, err := Parse(path, data); err != nil {
 		return err
@@ -193,6 +194,10 @@ func Create(path string, data []byte) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if unlock, err := lockDir(dir); err == nil {
+		defer unlock()
+		removeStaleTemps(path)
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+tempMarker+"*")
 	if err != nil {
@@ -220,6 +225,25 @@ func Create(path string, data []byte) error {
 		return createExclusive(path, data)
 	}
 	return syncDir(dir)
+}
+
+// lockDir makes the Creates of files in dir take turns, with an flock of
+// the directory itself (which leaves no file behind), so that one may remove
+// the temporary files a killed one left. A Save may not run meanwhile: it
+// needs the file that Create finds missing.
+func lockDir(dir string) (unlock func(), err error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockWait(d); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return func() {
+		_ = unlockFile(d)
+		d.Close()
+	}, nil
 }
 
 // createExclusive is Create on file systems without hard links.
