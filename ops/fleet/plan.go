@@ -200,21 +200,26 @@ func NewPlan(inv *inventory.Inventory, snap *Snapshot, opts PlanOptions) *Plan {
 			p.Actions = append(p.Actions, Action{Kind: ActionCreate, Pub: ip.Name, Hub: ip.Hub, Reason: reason})
 			continue
 		}
+		want := ip.State
+		blocked := ""
+		if other := runsElsewhere(ip, snap); other != "" && want != inventory.StateStopped {
+			moving[ip.Name] = true
+			blocked = fmt.Sprintf("it runs on hub %s, with its identity (a move that did not finish?): finish the move ('buttctl pub move %s --to %s'), or stop it there", other, ip.Name, other)
+		}
 		if c.SpecHash != spec.Labels[engine.LabelSpec] {
 			changes := Diff(spec, c.Config, c.SpecHash)
 			fields := make([]string, 0, len(changes))
 			for _, ch := range changes {
 				fields = append(fields, strings.SplitN(ch.Field, ".", 2)[0])
 			}
-			p.Actions = append(p.Actions, Action{Kind: ActionRecreate, Pub: ip.Name, Hub: ip.Hub, Reason: "spec drift: " + strings.Join(slices.Compact(fields), ", "), Changes: changes})
+			p.Actions = append(p.Actions, Action{Kind: ActionRecreate, Pub: ip.Name, Hub: ip.Hub, Reason: "spec drift: " + strings.Join(slices.Compact(fields), ", "), Changes: changes, Blocked: blocked})
 			continue
 		}
-		want := ip.State
 		switch {
 		case want != inventory.StateStopped && (c.State == string(container.StateCreated) || c.State == string(container.StateExited)):
-			p.Actions = append(p.Actions, Action{Kind: ActionStart, Pub: ip.Name, Hub: ip.Hub, Reason: c.State + ", wanted running"})
+			p.Actions = append(p.Actions, Action{Kind: ActionStart, Pub: ip.Name, Hub: ip.Hub, Reason: c.State + ", wanted running", Blocked: blocked})
 		case want != inventory.StateStopped && c.State == string(container.StateDead):
-			p.Actions = append(p.Actions, Action{Kind: ActionRecreate, Pub: ip.Name, Hub: ip.Hub, Reason: "dead container"})
+			p.Actions = append(p.Actions, Action{Kind: ActionRecreate, Pub: ip.Name, Hub: ip.Hub, Reason: "dead container", Blocked: blocked})
 		case want == inventory.StateStopped && (c.State == string(container.StateRunning) || c.State == string(container.StateRestarting) || c.State == string(container.StatePaused)):
 			p.Actions = append(p.Actions, Action{Kind: ActionStop, Pub: ip.Name, Hub: ip.Hub, Reason: c.State + ", wanted stopped"})
 		}
@@ -232,6 +237,20 @@ func NewPlan(inv *inventory.Inventory, snap *Snapshot, opts PlanOptions) *Plan {
 func isPlaced(inv *inventory.Inventory, pub string) bool {
 	ip, ok := inv.Pub(pub)
 	return ok && ip.Hub != ""
+}
+
+// runsElsewhere is a hub other than the pub's own where a container of the
+// pub runs ("" if none): starting the pub on its own hub as well would run
+// its identity twice. A move killed before it wrote the inventory leaves
+// the pub running on its target.
+func runsElsewhere(ip inventory.Pub, snap *Snapshot) string {
+	for _, h := range snap.Hubs {
+		c := h.Container(ip.Name)
+		if h.Name != ip.Hub && c != nil && (c.State == string(container.StateRunning) || c.State == string(container.StateRestarting) || c.State == string(container.StatePaused)) {
+			return h.Name
+		}
+	}
+	return ""
 }
 
 // moveInstead finds the data of a pub missing on its hub on another hub:

@@ -225,6 +225,24 @@ func TestPlanMoveNeedsIdentity(t *testing.T) {
 	}
 }
 
+// A pub whose move was killed after it started the pub on the target, before
+// it wrote the inventory, runs there: it is not started on its own hub too.
+func TestPlanRunningElsewhereIsNotStarted(t *testing.T) {
+	inv := parse(t, "hubs: [{name: h1, address: 10.0.0.1}, {name: h2, address: 10.0.0.2}]\npubs: [{name: a, hub: h1}]\n")
+	snap := observed(t, inv)
+	snap.Hubs[0].Containers[0].State = "exited"
+	snap.Hubs[1].Containers = append(snap.Hubs[1].Containers, fleet.Container{ID: "id-a2", Name: "buttctl-pub-a", Pub: "a", State: "running"})
+	snap.Orphans = []fleet.Orphan{{Hub: "h2", Container: snap.Hubs[1].Containers[0], InInventory: true, HasVolume: true}}
+	p := fleet.NewPlan(inv, snap, fleet.PlanOptions{Prune: true})
+	if got := actions(p); got != "start a@h1 [blocked]\n" || !strings.Contains(p.Actions[0].Blocked, "it runs on hub h2") || len(p.Kept) != 1 {
+		t.Errorf("plan:\n%s%+v kept %d", got, p.Actions, len(p.Kept))
+	}
+	snap.Hubs[1].Containers[0].State = "exited"
+	if got := actions(fleet.NewPlan(inv, snap, fleet.PlanOptions{})); got != "start a@h1\n" {
+		t.Errorf("with the other container stopped:\n%s", got)
+	}
+}
+
 func TestPlanUnreachableHub(t *testing.T) {
 	inv := parse(t, "hubs: [{name: h1, address: 10.0.0.1}, {name: h2, address: 10.0.0.2}]\npubs: [{name: a, hub: h1}, {name: b, hub: h2}]\n")
 	snap := observed(t, inv)
