@@ -29,12 +29,21 @@ type result struct {
 	code           int
 }
 
+// buttctlCommand is buttctl with args, to run in dir with a clean environment.
+func buttctlCommand(dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	// A race-enabled buttctl would sleep a second before exiting; a race it
+	// found still makes it exit 66.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	cmd.Env = append([]string{asButtctl + "=1", "HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "xdg"), "PATH=" + os.Getenv("PATH"), "GORACE=" + gorace}, env...)
+	return cmd
+}
+
 // buttctl runs buttctl with args in dir, with a clean environment.
 func buttctl(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append([]string{asButtctl + "=1", "HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "xdg"), "PATH=" + os.Getenv("PATH")}, env...)
+	cmd := buttctlCommand(dir, env, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
