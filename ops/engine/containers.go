@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
@@ -88,12 +90,30 @@ func (e *Engine) Kill(ctx context.Context, c Container, signal string) error {
 }
 
 // Remove removes a managed container, stopping it first if it runs. Its
-// volumes are kept.
+// volumes are kept. A removal already in progress (the engine carries on
+// with one asked for by a buttctl that was killed meanwhile) is waited for.
 func (e *Engine) Remove(ctx context.Context, c Container) error {
 	return e.do(ctx, c, "remove container", func() error {
 		_, err := e.api.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true})
+		if cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress") {
+			return e.waitRemoved(ctx, c.ID)
+		}
 		return err
 	})
+}
+
+// waitRemoved waits until the engine has removed the container id.
+func (e *Engine) waitRemoved(ctx context.Context, id string) error {
+	w := e.api.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
+	select {
+	case <-w.Result:
+		return nil
+	case err := <-w.Error:
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
 }
 
 func (e *Engine) do(ctx context.Context, c Container, what string, call func() error) error {
