@@ -11,7 +11,7 @@
 //	sbot server            run the pub (creates the secret on first start)
 //	sbot whoami            print {"id": "@….ed25519"}, asking the running server
 //	sbot invite.create N   print "host:port:@….ed25519~seed", asking the running server
-//	sbot fault crash|unhealthy|clear   fault injection for tests
+//	sbot fault crash|unhealthy|wedge|clear   fault injection for tests
 //	sbot cat | tty | winch             for tests of exec (see term.go)
 //
 // The secret file has ssb-keys' exact format. It is created on the first
@@ -24,6 +24,8 @@
 // Faults: the file <data dir>/fault holding "unhealthy" makes whoami fail
 // while it is there; "crash" makes the server exit with status 3 within
 // 100ms (and at once on start, so a restarted pub crash-loops until cleared).
+// "wedge" is no file: it tells the running server to fail whoami until it
+// exits, as a hung process does, so a restart cures it.
 package main
 
 import (
@@ -62,10 +64,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = clientCall(dir, request{Method: "invite.create", Args: []string{args[1]}}, stdout)
 	case "fault":
 		if len(args) != 2 {
-			fmt.Fprint(stderr, "usage: sbot fault crash|unhealthy|clear\n")
+			fmt.Fprint(stderr, "usage: sbot fault crash|unhealthy|wedge|clear\n")
 			return 2
 		}
-		err = setFault(dir, args[1])
+		if args[1] == "wedge" {
+			err = clientCall(dir, request{Method: "fault.wedge"}, io.Discard)
+		} else {
+			err = setFault(dir, args[1])
+		}
 	case "cat":
 		err = cat(os.Stdin, stdout)
 	case "tty":
@@ -91,7 +97,7 @@ const usage = `usage: sbot <command>   (buttctl's test stand-in for ssb-server)
   server                   run the pub
   whoami                   print the pub's id
   invite.create <uses>     print an invite code
-  fault crash|unhealthy|clear   inject or clear a fault (tests only)
+  fault crash|unhealthy|wedge|clear   inject or clear a fault (tests only)
   cat | tty | winch        echo stdin; report the terminal's size (tests of exec)
 `
 

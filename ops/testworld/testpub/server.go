@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,10 +33,11 @@ type response struct {
 
 // pub is a running stand-in server.
 type pub struct {
-	dir  string
-	keys keys
-	host string
-	port int
+	dir    string
+	keys   keys
+	host   string
+	port   int
+	wedged atomic.Bool // whoami fails until the process exits (sbot fault wedge)
 }
 
 // crashExitCode is the status the server exits with on an injected crash.
@@ -169,7 +171,13 @@ func (p *pub) call(req request) (any, error) {
 		if readFault(p.dir) == "unhealthy" {
 			return nil, errors.New("fault injected: unhealthy")
 		}
+		if p.wedged.Load() {
+			return nil, errors.New("fault injected: wedged until restarted")
+		}
 		return map[string]string{"id": p.keys.ID}, nil
+	case "fault.wedge":
+		p.wedged.Store(true)
+		return "wedged", nil
 	case "invite.create":
 		if len(req.Args) != 1 {
 			return nil, errors.New("invite.create takes one argument: the number of uses")

@@ -205,6 +205,23 @@ func TestFaultUnhealthyFailsWhoamiUntilCleared(t *testing.T) {
 	}
 }
 
+func TestFaultWedgeFailsWhoamiUntilRestarted(t *testing.T) {
+	e := newSbotEnv(t)
+	srv := e.start()
+	if _, stderr, code := e.sbot("fault", "wedge"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stderr, code := e.sbot("whoami"); code == 0 || !strings.Contains(stderr, "wedged") {
+		t.Fatalf("whoami of a wedged server: code %d, stderr %q", code, stderr)
+	}
+	srv.cmd.Process.Signal(syscall.SIGTERM)
+	srv.waitExit(t)
+	e.start()
+	if _, stderr, code := e.sbot("whoami"); code != 0 {
+		t.Fatalf("whoami after a restart: %s", stderr)
+	}
+}
+
 func TestFaultCrashExitsNonZeroAndCrashLoopsUntilCleared(t *testing.T) {
 	e := newSbotEnv(t)
 	srv := e.start()
