@@ -60,6 +60,8 @@ type fleet struct {
 	// and checking.
 	clients map[string]*client.Client
 	pubs    []string
+	// tune, when set, adjusts each watcher's config last.
+	tune func(*watch.Config)
 }
 
 // watchSection is the test's watch settings: short timings.
@@ -277,6 +279,9 @@ func (f *fleet) newWatcher(cfg watch.Config) *running {
 	cfg.Conn.Pool.KeepAliveInterval = time.Second
 	cfg.Conn.Pool.KeepAliveCountMax = 2
 	cfg.Conn.Pool.DialTimeout = 3 * time.Second
+	if f.tune != nil {
+		f.tune(&cfg)
+	}
 	w, err := watch.New(cfg)
 	if err != nil {
 		f.t.Fatal(err)

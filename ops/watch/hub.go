@@ -134,10 +134,15 @@ func (w *Watcher) followHub(ctx context.Context, g *generation, h inventory.Hub)
 	delay := ReconnectInitial
 	for {
 		var connectedAt time.Time
+		// A dial to a powered-off server hangs until its timeout: the hub
+		// is marked down at hub_down_after all the same.
+		downCheck := time.AfterFunc(w.untilDown(h.Name), func() { w.checkDown(ctx, h.Name) })
 		err := eng.Events(ctx, engine.EventsOptions{Connected: func() {
+			downCheck.Stop()
 			connectedAt = time.Now()
 			w.hubUp(ctx, h.Name, eng)
 		}}, func(ev engine.Event) { w.onEvent(h.Name, ev) })
+		downCheck.Stop()
 		if ctx.Err() != nil {
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -244,5 +245,53 @@ func TestHubDownWithoutACloudSaysSoOnce(t *testing.T) {
 	}
 	if n := len(find(r.records(t), "", watch.ActionReboot)); n != 0 {
 		t.Errorf("%d reboot records without a cloud", n)
+	}
+}
+
+// A hub whose server lost power does not refuse connections: they hang.
+// It is marked down at hub_down_after all the same, while the dial still
+// hangs, not once the connect gives up.
+func TestHubDownWhileTheDialHangs(t *testing.T) {
+	t.Parallel()
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 100)
+	go func() {
+		for {
+			c, err := silent.Accept() // and never a word back: no SSH banner
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	t.Cleanup(func() {
+		silent.Close()
+		close(accepted)
+		for c := range accepted {
+			c.Close()
+		}
+	})
+	port := silent.Addr().(*net.TCPAddr).Port
+	f := newFleet(t, "", fmt.Sprintf("  - {name: local, local: true}\n  - {name: silent, address: 127.0.0.1, port: %d}\n", port), "local", uniq("wt-near"))
+	addPub(t, f, uniq("wt-far"), "silent")
+	text, err := os.ReadFile(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.path, []byte(strings.Replace(string(text), "hub_down_after: 5s", "hub_down_after: 2s", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.tune = func(c *watch.Config) { c.Conn.Pool.DialTimeout = time.Hour }
+	r := f.start(watch.Config{})
+	down := r.waitRecord(t, 60*time.Second, "", watch.ActionHubDown)
+	if down.Hub != "silent" || down.Result != watch.ResultOK {
+		t.Errorf("hub-down record = %+v", down)
+	}
+	// Without the timer it came when the stream's connect gave up, 20s in.
+	if lag := time.Duration(down.DurationMS) * time.Millisecond; lag > 2*time.Second+10*time.Second {
+		t.Errorf("marked down %s after the hub was lost; hub_down_after is 2s", lag)
 	}
 }
