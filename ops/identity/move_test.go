@@ -15,6 +15,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/identity"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
@@ -219,6 +220,57 @@ func TestRestoreFromStoreRecreatesALostPub(t *testing.T) {
 	_, err = identity.RestoreFromStore(ctx, f.reload(), f.store, pub, identity.RestoreOptions{To: "hub-1"})
 	if !errors.Is(err, identity.ErrIdentityElsewhere) {
 		t.Errorf("second recreation: %v", err)
+	}
+}
+
+// A pub recreated from the store on a hub that still has its own stopped
+// copy (left by an earlier reallocation) keeps that copy's volume and data:
+// the identity there is the one being restored.
+func TestRestoreFromStoreReusesThePubsOwnStaleCopy(t *testing.T) {
+	w := testworld.ForTest(t, 2)
+	port, err := w.AllocPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := testworld.UniqueName("back")
+	f := newWorldFleet(t, w, testworld.Pub{Name: pub, Hub: "hub-1", Port: port})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := f.svc.Create(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	id := f.whoamiOn("hub-1", pub)
+	if _, err := identity.Keep(ctx, f.svc, f.store, pub); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.w.Hub("hub-1").ExecIn(ctx, pubspec.ContainerName(pub), "sbot", "invite.create", "1")
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("invite.create: %+v %v", res, err)
+	}
+	data := readData(t, f.svc, "hub-1", pub, "invites.jsonl")
+	if _, err := f.svc.Stop(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	// The inventory has since placed it on hub-2, which is down now.
+	ed, err := inventory.Edit(f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ed.SetPubHub(pub, "hub-2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ed.Save(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := identity.RestoreFromStore(ctx, f.reload(), f.store, pub, identity.RestoreOptions{To: "hub-1", AssumeDown: []string{"hub-2"}})
+	if err != nil || got.ID != id || got.Replaced != nil || !got.InventoryUpdated {
+		t.Fatalf("restore onto its own stale copy: %+v %v", got, err)
+	}
+	if where := f.checkOneCopy(pub, id, "restored onto its own stale copy"); where != "hub-1" {
+		t.Errorf("restored on %s", where)
+	}
+	if kept := readData(t, f.svc, "hub-1", pub, "invites.jsonl"); !bytes.Equal(kept, data) {
+		t.Errorf("the copy's data was not kept: invites.jsonl %q, was %q", kept, data)
 	}
 }
 

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -78,22 +77,23 @@ func background(ctx context.Context) (context.Context, context.CancelFunc) {
 // removeCreated removes the pub's container (if any) and volume from e: what
 // a failed restore or move made there. It returns what it could not remove.
 func removeCreated(ctx context.Context, e *engine.Engine, spec pubspec.Spec) error {
-	var errs []error
+	if err := removeContainer(ctx, e, spec); err != nil {
+		return err
+	}
+	return e.RemoveVolume(ctx, spec.Volume, spec.Pub)
+}
+
+// removeContainer removes the pub's container from e, if it has one.
+func removeContainer(ctx context.Context, e *engine.Engine, spec pubspec.Spec) error {
 	c, err := e.PubContainer(ctx, spec.Pub)
 	switch {
 	case err == nil:
-		if err := e.Remove(ctx, c); err != nil {
-			errs = append(errs, err)
-		}
-	case !engine.IsNotFound(err):
-		errs = append(errs, err)
+		return e.Remove(ctx, c)
+	case engine.IsNotFound(err):
+		return nil
+	default:
+		return err
 	}
-	if len(errs) == 0 {
-		if err := e.RemoveVolume(ctx, spec.Volume, spec.Pub); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // hubList names hubs: "hub-1, hub-2".

@@ -141,13 +141,24 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		res.Overridden = append(res.Overridden, "identity also in "+copyList(elsewhere))
 	}
 
-	// What the pub has on the hub already is replaced only with Force, and
+	// The pub's own copy of this very identity on the hub (a stopped copy
+	// an earlier move or reallocation left there) is no obstacle to putting
+	// the secret back: its container is made again, its volume and data kept.
+	keptVolume := false
+	if m.SecretOnly {
+		if keptVolume, err = ownCopyThere(ctx, e, spec, m.SecretSHA256); err != nil {
+			return res, fail(err)
+		}
+	}
+	// Anything else the pub has on the hub is replaced only with Force, and
 	// its identity kept first.
-	if replaced, err := clearForRestore(ctx, svc, store, e, spec, o.Force, now); err != nil {
-		return res, fail(err)
-	} else if replaced != nil {
-		res.Replaced = replaced
-		res.Overridden = append(res.Overridden, "replaced identity "+replaced.ID)
+	if !keptVolume {
+		if replaced, err := clearForRestore(ctx, svc, store, e, spec, o.Force, now); err != nil {
+			return res, fail(err)
+		} else if replaced != nil {
+			res.Replaced = replaced
+			res.Overridden = append(res.Overridden, "replaced identity "+replaced.ID)
+		}
 	}
 
 	if _, err := ensureImage(ctx, svc, e, spec.Image, []string{m.Hub, p.Hub}, nil); err != nil {
@@ -162,7 +173,11 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 	undo := func(cause error) error {
 		bg, cancel := background(ctx)
 		defer cancel()
-		if err := removeCreated(bg, e, spec); err != nil {
+		remove := removeCreated
+		if keptVolume {
+			remove = removeContainer // the volume was there before, with the pub's data
+		}
+		if err := remove(bg, e, spec); err != nil {
 			return fail(fmt.Errorf("%w; and removing what the restore made failed: %v (remove it with 'buttctl pub rm %s --purge')", cause, err, name))
 		}
 		return fail(fmt.Errorf("%w; removed what the restore made", cause))
@@ -221,6 +236,36 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return res, fail(fmt.Errorf("restored, but %w", err))
 	}
 	return res, nil
+}
+
+// ownCopyThere reports whether the pub's volume on e holds the secret whose
+// SHA-256 is secretSHA (the same identity), and if so removes the pub's
+// container there, keeping the volume.
+func ownCopyThere(ctx context.Context, e *engine.Engine, spec pubspec.Spec, secretSHA string) (bool, error) {
+	hasVolume, err := e.VolumeExists(ctx, spec.Volume, spec.Pub)
+	if err != nil || !hasVolume {
+		return false, err
+	}
+	c, err := e.PubContainer(ctx, spec.Pub)
+	if engine.IsNotFound(err) {
+		// Read the volume's identity through a container that never starts.
+		c, err = createStill(ctx, e, spec)
+	}
+	if err != nil {
+		return false, err
+	}
+	secret, _, err := readSecretOwned(ctx, e, c, spec.DataDir)
+	if errors.Is(err, ErrNoSecret) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading the identity of the pub's volume there: %w", err)
+	}
+	sec, err := ParseSecret(secret)
+	if err != nil || sec.SHA256 != secretSHA {
+		return false, nil
+	}
+	return true, e.Remove(ctx, c)
 }
 
 // clearForRestore makes room for a restore of spec's pub on e: nothing to
