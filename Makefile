@@ -26,7 +26,14 @@ DEMO_CMD := if [ -t 0 ] && [ -t 1 ]; then ./$(BIN); else ./$(BIN) status && echo
 RUN_IMAGE := ahdinosaur/ssb-pub
 STANDIN_IMAGE := buttctl/testpub
 
-.PHONY: build test test-deps test-cloud openstack-up openstack-down bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
+# The chaos soak (ops/chaos): CHAOS_DURATION of faults on its own world of 3 hubs
+# and 12 pubs; CHAOS_SEED re-runs the faults of an earlier soak; `make test` runs 3m.
+CHAOS := bin/chaos
+CHAOS_DURATION ?= 10m
+CHAOS_SEED ?=
+CHAOS_DIR := .chaos
+
+.PHONY: build test test-deps chaos test-cloud openstack-up openstack-down bench-deps world-deps lint bench run clean world-up clean-world demo FORCE
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/buttctl
@@ -75,13 +82,23 @@ world-deps:
 $(WORLD): FORCE
 	@$(GO) build -o $(WORLD) ./ops/testworld/cmd/world
 
+$(CHAOS): FORCE
+	@$(GO) build -o $(CHAOS) ./ops/chaos/cmd/chaos
+
 # test: one shared world for the whole run (BUTTCTL_TEST_WORLD), stopped at the end
 # whatever happens; tests that break hubs start private worlds of their own.
+# Then the chaos soak, 3 minutes of it, on a world of its own.
 test: test-deps world-deps $(WORLD)
 	@if [ "$$BUTTCTL_SKIP_DOCKER" = 1 ]; then exec $(GO) test -race -count=1 -timeout 30m ./...; fi; \
 	trap './$(WORLD) down --dir $(WORLD_DIR)' EXIT; \
 	./$(WORLD) up --dir $(WORLD_DIR) --hubs $(WORLD_HUBS) && \
 	BUTTCTL_TEST_WORLD=$(abspath $(WORLD_DIR))/state.json $(GO) test -race -count=1 -timeout 30m ./...
+	@if [ "$$BUTTCTL_SKIP_DOCKER" != 1 ]; then $(MAKE) --no-print-directory chaos CHAOS_DURATION=3m; fi
+
+# chaos: the soak; its report (text and JSON) and logs are in CHAOS_DIR, its exit
+# status says whether every assertion held.
+chaos: test-deps world-deps build $(CHAOS)
+	./$(CHAOS) --duration $(CHAOS_DURATION) --seed "$(CHAOS_SEED)" --dir $(CHAOS_DIR) --buttctl $(BIN)
 
 # world-up: a world to poke at (BUTTCTL_INVENTORY=.world/inventory.yaml), until make clean-world.
 world-up: world-deps $(WORLD)
