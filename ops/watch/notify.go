@@ -27,7 +27,7 @@ type Notifier interface {
 func notified(action string) bool {
 	switch action {
 	case ActionKill, ActionStart, ActionRecreate, ActionRestore, ActionQuarantine, ActionRecover,
-		ActionStopStale, ActionHubDown, ActionHubUp, ActionReboot, ActionReallocate:
+		ActionStopStale, ActionRemoveStale, ActionHubDown, ActionHubUp, ActionReboot, ActionReallocate:
 		return true
 	}
 	return false

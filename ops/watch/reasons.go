@@ -24,6 +24,10 @@ const (
 	// ActionStopStale stops a copy of a pub running on a hub the inventory
 	// does not place it on (never two live copies of one identity).
 	ActionStopStale = "stop-stale"
+	// ActionRemoveStale removes the container of such a copy, stopped,
+	// keeping its data volume: a stopped copy could be started again, and
+	// would block the pub's next reallocation (never two copies).
+	ActionRemoveStale = "remove-stale"
 	// ActionRecordIdentity keeps a pub's secret in the local identity store.
 	ActionRecordIdentity = "record-identity"
 	// ActionHubDown: a hub was unreachable for watch.hub_down_after.

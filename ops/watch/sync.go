@@ -607,9 +607,10 @@ func (w *Watcher) recordIdentity(ctx context.Context, g *generation, hub, name s
 	}
 }
 
-// stopStaleCopies stops copies of pub p running on hubs the inventory does
-// not place it on: never two live copies of one identity. Copies that are
-// not running are left as they are (watch never starts them).
+// stopStaleCopies stops copies of pub p on hubs the inventory does not
+// place it on, and removes their containers, keeping their data volumes:
+// never two live copies of one identity, nor a stopped one that could be
+// started again.
 func (w *Watcher) stopStaleCopies(ctx context.Context, g *generation, p inventory.Pub) {
 	w.mu.Lock()
 	ps := w.pubLocked(p.Name)
@@ -620,7 +621,7 @@ func (w *Watcher) stopStaleCopies(ctx context.Context, g *generation, p inventor
 	w.mu.Unlock()
 	slices.Sort(hubs)
 	for _, hub := range hubs {
-		done := w.stopStaleCopy(ctx, g, p, hub)
+		done := w.clearStaleCopy(ctx, g, p, hub)
 		if done {
 			w.mu.Lock()
 			delete(ps.staleOn, hub)
@@ -631,9 +632,9 @@ func (w *Watcher) stopStaleCopies(ctx context.Context, g *generation, p inventor
 	}
 }
 
-// stopStaleCopy stops p's copy on hub if it runs there; done says there is
-// nothing more to do about it.
-func (w *Watcher) stopStaleCopy(ctx context.Context, g *generation, p inventory.Pub, hub string) (done bool) {
+// clearStaleCopy stops p's copy on hub if it runs there, then removes its
+// container; done says there is nothing more to do about it.
+func (w *Watcher) clearStaleCopy(ctx context.Context, g *generation, p inventory.Pub, hub string) (done bool) {
 	if p.Hub == hub || p.Hub == "" {
 		return true
 	}
@@ -665,18 +666,23 @@ func (w *Watcher) stopStaleCopy(ctx context.Context, g *generation, p inventory.
 	if err != nil {
 		return false
 	}
-	if c.State != "running" && c.State != "restarting" && c.State != "paused" {
-		return true
-	}
 	if w.applyRunning() != "" {
 		return false
 	}
-	timeout := int(g.inv.Watch.StopTimeout.D().Round(time.Second) / time.Second)
-	r := w.act(audit.Record{Hub: hub, Pub: p.Name, Action: ActionStopStale, Reason: ReasonStaleCopy}, func() error {
-		if c.State == "paused" {
-			return eng.Kill(sctx, c, "")
+	if c.State == "running" || c.State == "restarting" || c.State == "paused" {
+		timeout := int(g.inv.Watch.StopTimeout.D().Round(time.Second) / time.Second)
+		r := w.act(audit.Record{Hub: hub, Pub: p.Name, Action: ActionStopStale, Reason: ReasonStaleCopy}, func() error {
+			if c.State == "paused" {
+				return eng.Kill(sctx, c, "")
+			}
+			return eng.Stop(sctx, c, &timeout)
+		})
+		if r.Result == ResultFailed {
+			return false
 		}
-		return eng.Stop(sctx, c, &timeout)
+	}
+	r := w.act(audit.Record{Hub: hub, Pub: p.Name, Action: ActionRemoveStale, Reason: ReasonStaleCopy}, func() error {
+		return eng.Remove(sctx, c)
 	})
 	return r.Result != ResultFailed
 }

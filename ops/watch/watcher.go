@@ -509,7 +509,7 @@ func (w *Watcher) reconcileHub(ctx context.Context, g *generation, hub string, e
 		if !ok || p.Hub == "" || p.Hub == hub || w.sameEngine(hub, p.Hub) {
 			continue
 		}
-		if c.State == "running" || c.State == "restarting" || c.State == "paused" {
+		if c.State != "removing" {
 			w.markStale(c.Pub, hub)
 			w.q.Add(c.Pub)
 		}

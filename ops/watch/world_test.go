@@ -243,20 +243,23 @@ func TestWorldHubPoweredOffPubsReallocated(t *testing.T) {
 		}
 	}
 
-	// The dead hub comes back: its copies are there, and never run.
+	// The dead hub comes back: its copies never run; their containers are
+	// removed (a stopped copy could be started, and would block the next
+	// reallocation), their volumes kept.
 	if err := dead.PowerOn(ctx); err != nil {
 		t.Fatal(err)
 	}
 	r.waitRecord(t, 60*time.Second, "", watch.ActionHubUp)
-	since := time.Now()
-	waitFor(t, 30*time.Second, "a full reconcile after the hub came back", func() bool {
-		lr := r.w.State().LastReconcile
-		return lr != nil && lr.After(since)
-	})
 	for _, p := range []string{a, b} {
-		state, _, started, _ := f.containerOn(dead.Name, p)
-		if state == "running" || started.After(poweredOff) {
-			t.Errorf("the stale copy of %s on %s is %s, started %s (powered off at %s)", p, dead.Name, state, started, poweredOff)
+		rec := r.waitRecord(t, 60*time.Second, p, watch.ActionRemoveStale)
+		if rec.Result != watch.ResultOK || rec.Hub != dead.Name || rec.Reason != watch.ReasonStaleCopy {
+			t.Errorf("removal of the stale copy of %s = %+v", p, rec)
+		}
+		if state, _, _, _ := f.containerOn(dead.Name, p); state != "missing" {
+			t.Errorf("the stale copy of %s on %s is %s", p, dead.Name, state)
+		}
+		if _, err := f.clients[dead.Name].VolumeInspect(ctx, pubspec.VolumeName(p), client.VolumeInspectOptions{}); err != nil {
+			t.Errorf("the stale copy's volume of %s on %s: %v", p, dead.Name, err)
 		}
 		if state, _, _, _ := f.containerOn(alive.Name, p); state != "running" {
 			t.Errorf("%s on %s is %s", p, alive.Name, state)
@@ -264,5 +267,26 @@ func TestWorldHubPoweredOffPubsReallocated(t *testing.T) {
 	}
 	if recs := find(r.records(t), "", watch.ActionStart); len(recs) != 0 {
 		t.Errorf("watch started copies: %+v", recs)
+	}
+	if recs := find(r.records(t), "", watch.ActionStopStale); len(recs) != 0 {
+		t.Errorf("copies ran, and were stopped: %+v", recs)
+	}
+
+	// Now the other hub dies: the pubs go back, onto their old volumes.
+	if err := alive.PowerOff(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{a, b} {
+		waitFor(t, 120*time.Second, p+" reallocated back to "+dead.Name, func() bool {
+			for _, rec := range find(r.records(t), p, watch.ActionReallocate) {
+				if rec.Hub == dead.Name && rec.Result == watch.ResultOK {
+					return true
+				}
+			}
+			return false
+		})
+		if got := whoamiOn(t, w, dead.Name, p); got != ids[p] {
+			t.Errorf("%s answers %s on %s; it was %s", p, got, dead.Name, ids[p])
+		}
 	}
 }
