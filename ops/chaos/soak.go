@@ -3,7 +3,6 @@ package chaos
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -20,6 +19,7 @@ import (
 	"github.com/buttctl/buttctl/inventory"
 	"github.com/buttctl/buttctl/ops/audit"
 	"github.com/buttctl/buttctl/ops/engine"
+	"github.com/buttctl/buttctl/ops/pubs"
 	"github.com/buttctl/buttctl/ops/pubspec"
 	"github.com/buttctl/buttctl/ops/testworld"
 	"github.com/buttctl/buttctl/ops/watch"
@@ -436,16 +436,10 @@ func (d *driver) begin(k string, r *rand.Rand) (*plan, bool) {
 			}
 		}
 	case isPubKind(k):
-		var free []string
-		for _, p := range inv.Pubs {
-			if p.State != "stopped" && !d.busyPubs[p.Name] && p.Hub != d.busyHub {
-				free = append(free, p.Name)
-			}
-		}
-		if len(free) == 0 {
+		var ok bool
+		if f.Target, ok = d.pickPub(inv, r, func(p inventory.Pub) bool { return p.State != "stopped" && p.Hub != d.busyHub }); !ok {
 			return nil, false
 		}
-		f.Target = free[r.IntN(len(free))]
 		f.Pubs = []string{f.Target}
 		d.busyPubs[f.Target] = true
 	case isOperatorKind(k):
@@ -453,19 +447,12 @@ func (d *driver) begin(k string, r *rand.Rand) (*plan, bool) {
 			return nil, false
 		}
 		if k == KindEditInventory {
-			if d.stoppedPub != "" {
-				f.Target = d.stoppedPub
-			} else {
-				var free []string
-				for _, p := range inv.Pubs {
-					if !d.busyPubs[p.Name] {
-						free = append(free, p.Name)
-					}
-				}
-				if len(free) == 0 {
+			f.Target = d.stoppedPub
+			if f.Target == "" {
+				var ok bool
+				if f.Target, ok = d.pickPub(inv, r, func(inventory.Pub) bool { return true }); !ok {
 					return nil, false
 				}
-				f.Target = free[r.IntN(len(free))]
 			}
 			f.Pubs = []string{f.Target}
 			d.busyPubs[f.Target] = true
@@ -475,6 +462,21 @@ func (d *driver) begin(k string, r *rand.Rand) (*plan, bool) {
 	f.At = time.Now()
 	d.faults = append(d.faults, f)
 	return &plan{fault: f, r: r, inv: inv}, true
+}
+
+// pickPub picks at random a pub of inv that nothing else is doing and that
+// ok accepts. d.mu must be held.
+func (d *driver) pickPub(inv *inventory.Inventory, r *rand.Rand, ok func(inventory.Pub) bool) (string, bool) {
+	var free []string
+	for _, p := range inv.Pubs {
+		if !d.busyPubs[p.Name] && ok(p) {
+			free = append(free, p.Name)
+		}
+	}
+	if len(free) == 0 {
+		return "", false
+	}
+	return free[r.IntN(len(free))], true
 }
 
 // end releases what begin reserved.
@@ -604,11 +606,18 @@ func (d *driver) inject(ctx context.Context, p *plan) (func(context.Context) str
 				return nil, time.Time{}, fmt.Errorf("undoing %s: %w", f.Kind, err)
 			}
 		case KindPowerOff:
-			hold = hubDownAfter + 10*time.Second + time.Duration(p.r.Int64N(int64(10*time.Second)))
+			hold = hubDownAfter + 20*time.Second + time.Duration(p.r.Int64N(int64(10*time.Second)))
 			if err := h.PowerOff(ctx); err != nil {
 				return nil, time.Time{}, err
 			}
 			d.whileOff(ctx, f, hold)
+			if !d.isRecovered(f) && len(f.Pubs) > 0 {
+				// Reallocation is the point of watch.reallocate: a hub that
+				// stays down for hub_down_after + 20s loses its pubs to others.
+				d.setFault(f, func() {
+					f.Problem = fmt.Sprintf("NOT REALLOCATED: the pubs of %s did not all run elsewhere within the %s it was off (hub_down_after %s)", f.Target, hold.Round(time.Second), hubDownAfter)
+				})
+			}
 			if err := h.PowerOn(ctx); err != nil {
 				return nil, time.Time{}, fmt.Errorf("powering on: %w", err)
 			}
@@ -816,11 +825,11 @@ func (d *driver) whoami(ctx context.Context, hub, pub string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("whoami %s on %s: %w", pub, hub, err)
 	}
-	var who struct{ ID string }
-	if res.ExitCode != 0 || json.Unmarshal([]byte(res.Stdout), &who) != nil || who.ID == "" {
+	id, err := pubs.ParseWhoami([]byte(res.Stdout))
+	if res.ExitCode != 0 || err != nil {
 		return "", fmt.Errorf("whoami %s on %s: exit %d: %s", pub, hub, res.ExitCode, strings.TrimSpace(res.Stderr))
 	}
-	return who.ID, nil
+	return id, nil
 }
 
 func (d *driver) volumesOn(ctx context.Context, hub string) ([]string, error) {
