@@ -274,6 +274,39 @@ func TestRestoreFromStoreReusesThePubsOwnStaleCopy(t *testing.T) {
 	}
 }
 
+// A hub assumed dead (watch re-allocating its pubs) is not asked before a
+// restore elsewhere; but if the pub runs there when the new copy is about
+// to start (the hub came back, and apply started it), the restore stands
+// back and removes what it made.
+func TestRestoreStandsBackWhenTheOldCopyRunsAgain(t *testing.T) {
+	w := testworld.ForTest(t, 2)
+	port, err := w.AllocPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := testworld.UniqueName("again")
+	f := newWorldFleet(t, w, testworld.Pub{Name: pub, Hub: "hub-1", Port: port})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := f.svc.Create(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	id := f.whoamiOn("hub-1", pub)
+	if _, err := identity.Keep(ctx, f.svc, f.store, pub); err != nil {
+		t.Fatal(err)
+	}
+	_, err = identity.RestoreFromStore(ctx, f.svc, f.store, pub, identity.RestoreOptions{To: "hub-2", AssumeDown: []string{"hub-1"}})
+	if !errors.Is(err, identity.ErrIdentityElsewhere) || !strings.Contains(err.Error(), "runs again on hub-1") {
+		t.Fatalf("restore while the old copy runs: %v", err)
+	}
+	if n := f.objectsOn("hub-2", pub); n != 0 {
+		t.Errorf("the refused restore left %d objects on hub-2", n)
+	}
+	if where := f.checkOneCopy(pub, id, "after the refused restore"); where != "hub-1" {
+		t.Errorf("the pub runs on %s", where)
+	}
+}
+
 // TestRestoreRefusesASecondLiveCopy restores a running pub's backup as
 // another pub on another hub: refused, naming where the identity runs,
 // also when it is stopped there, and refused while a hub cannot be asked;

@@ -114,8 +114,15 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return res, fail(err)
 	}
 
-	// Never two live copies: look for the identity on every hub.
-	census := Scan(ctx, svc, nil)
+	// Never two live copies: look for the identity on every hub (but those
+	// known dead: a dial to a powered-off server hangs until its timeout).
+	var asked []string
+	for _, h := range svc.Inventory().Hubs {
+		if !slices.Contains(o.AssumeDown, h.Name) {
+			asked = append(asked, h.Name)
+		}
+	}
+	census := Scan(ctx, svc, asked)
 	var unreachable []pubs.HubError
 	for _, he := range census.Unreachable {
 		if !slices.Contains(o.AssumeDown, he.Hub) {
@@ -210,6 +217,18 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return res, undo(fmt.Errorf("the restored secret file is not the backup's (sha256 %s, want %s)", sec.SHA256, m.SecretSHA256))
 	}
 	res.ID = sec.ID
+	if hub != p.Hub {
+		// From before the copy starts until the inventory places it here,
+		// no apply may start the one on the pub's old hub.
+		unlock, err := inventory.Lock(ctx, svc.Inventory().Path, inventory.LockOptions{Wait: 30 * time.Second, Purpose: "buttctl pub restore"})
+		if err != nil {
+			return res, undo(err)
+		}
+		defer unlock()
+		if err := stillPlacedAndStill(ctx, svc, name, p.Hub); err != nil {
+			return res, undo(err)
+		}
+	}
 	if p.State != inventory.StateStopped {
 		if err := e.Start(ctx, c); err != nil {
 			return res, undo(err)
@@ -227,7 +246,7 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 		return res, undo(err)
 	}
 	if hub != p.Hub {
-		if err := setPubHub(ctx, svc, name, p.Hub, hub, "buttctl pub restore"); err != nil {
+		if err := placeHeld(svc.Inventory().Path, name, p.Hub, hub); err != nil {
 			return res, undo(err)
 		}
 		res.InventoryUpdated = true
@@ -324,17 +343,65 @@ func clearForRestore(ctx context.Context, svc *pubs.Service, store *Store, e *en
 func setPubHub(ctx context.Context, svc *pubs.Service, pub, from, hub, purpose string) error {
 	path := svc.Inventory().Path
 	err := inventory.Update(ctx, path, inventory.LockOptions{Wait: 30 * time.Second, Purpose: purpose}, func(ed *inventory.Editor) error {
-		p, ok := ed.Inventory().Pub(pub)
-		if !ok {
-			return fmt.Errorf("pub %s is no longer in the inventory", pub)
-		}
-		if p.Hub != from {
-			return fmt.Errorf("the inventory now places pub %s on %s, not %s: someone changed it meanwhile", pub, p.Hub, from)
-		}
-		return ed.SetPubHub(pub, hub)
+		return movePub(ed, pub, from, hub)
 	})
 	if err != nil {
 		return fmt.Errorf("updating the inventory %s: %w", path, err)
+	}
+	return nil
+}
+
+// placeHeld is setPubHub for a caller that holds the inventory lock.
+func placeHeld(path, pub, from, hub string) error {
+	ed, err := inventory.Edit(path)
+	if err == nil {
+		err = movePub(ed, pub, from, hub)
+	}
+	if err == nil {
+		err = ed.Save()
+	}
+	if err != nil {
+		return fmt.Errorf("updating the inventory %s: %w", path, err)
+	}
+	return nil
+}
+
+func movePub(ed *inventory.Editor, pub, from, hub string) error {
+	p, ok := ed.Inventory().Pub(pub)
+	if !ok {
+		return fmt.Errorf("pub %s is no longer in the inventory", pub)
+	}
+	if p.Hub != from {
+		return fmt.Errorf("the inventory now places pub %s on %s, not %s: someone changed it meanwhile", pub, p.Hub, from)
+	}
+	return ed.SetPubHub(pub, hub)
+}
+
+// stillPlacedAndStill checks, under the inventory lock, that the inventory
+// still places pub on from and that no copy of it runs there (one started
+// while the restore was under way, by apply say, when from came back). A
+// hub that does not answer within seconds runs nothing that could matter:
+// restart policies are "no" where watch re-allocates.
+func stillPlacedAndStill(ctx context.Context, svc *pubs.Service, pub, from string) error {
+	inv, err := inventory.Load(svc.Inventory().Path)
+	if err != nil {
+		return err
+	}
+	if p, ok := inv.Pub(pub); !ok || p.Hub != from {
+		return fmt.Errorf("the inventory no longer places pub %s on %s: someone changed it meanwhile", pub, from)
+	}
+	if from == "" {
+		return nil
+	}
+	e, err := svc.Engine(from)
+	if err != nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c, err := e.PubContainer(cctx, pub)
+	if err == nil && (c.State == "running" || c.State == "restarting" || c.State == "paused") {
+		return fmt.Errorf("%w: the pub runs again on %s (%s), started while it was being restored here", ErrIdentityElsewhere, from, c.State)
 	}
 	return nil
 }
