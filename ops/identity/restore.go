@@ -218,14 +218,25 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 	}
 	res.ID = sec.ID
 	if hub != p.Hub {
-		// From before the copy starts until the inventory places it here,
-		// no apply may start the one on the pub's old hub.
-		unlock, err := inventory.Lock(ctx, svc.Inventory().Path, inventory.LockOptions{Wait: 30 * time.Second, Purpose: "buttctl pub restore"})
-		if err != nil {
+		// Placed here before it starts: from then on no apply starts the
+		// copy on the pub's old hub. One started before (the hub came back)
+		// is seen next, and the restore stands back.
+		if err := setPubHub(ctx, svc, name, p.Hub, hub, "buttctl pub restore"); err != nil {
 			return res, undo(err)
 		}
-		defer unlock()
-		if err := stillPlacedAndStill(ctx, svc, name, p.Hub); err != nil {
+		res.InventoryUpdated = true
+		removeMade := undo
+		undo = func(cause error) error {
+			err := removeMade(cause)
+			bg, cancel := background(ctx)
+			defer cancel()
+			if perr := setPubHub(bg, svc, name, hub, p.Hub, "buttctl pub restore"); perr != nil {
+				return fmt.Errorf("%w; and placing it back on %s failed: %v", err, p.Hub, perr)
+			}
+			res.InventoryUpdated = false
+			return err
+		}
+		if err := notRunningOn(ctx, svc, name, p.Hub); err != nil {
 			return res, undo(err)
 		}
 	}
@@ -244,12 +255,6 @@ func Restore(ctx context.Context, svc *pubs.Service, store *Store, name string, 
 	}
 	if err := e.SetRestartPolicy(ctx, c, restartPolicy(spec)); err != nil {
 		return res, undo(err)
-	}
-	if hub != p.Hub {
-		if err := placeHeld(svc.Inventory().Path, name, p.Hub, hub); err != nil {
-			return res, undo(err)
-		}
-		res.InventoryUpdated = true
 	}
 	if _, err := store.RecordOwned(name, hub, secret, &owner, now()); err != nil {
 		return res, fail(fmt.Errorf("restored, but %w", err))
@@ -351,21 +356,6 @@ func setPubHub(ctx context.Context, svc *pubs.Service, pub, from, hub, purpose s
 	return nil
 }
 
-// placeHeld is setPubHub for a caller that holds the inventory lock.
-func placeHeld(path, pub, from, hub string) error {
-	ed, err := inventory.Edit(path)
-	if err == nil {
-		err = movePub(ed, pub, from, hub)
-	}
-	if err == nil {
-		err = ed.Save()
-	}
-	if err != nil {
-		return fmt.Errorf("updating the inventory %s: %w", path, err)
-	}
-	return nil
-}
-
 func movePub(ed *inventory.Editor, pub, from, hub string) error {
 	p, ok := ed.Inventory().Pub(pub)
 	if !ok {
@@ -377,23 +367,15 @@ func movePub(ed *inventory.Editor, pub, from, hub string) error {
 	return ed.SetPubHub(pub, hub)
 }
 
-// stillPlacedAndStill checks, under the inventory lock, that the inventory
-// still places pub on from and that no copy of it runs there (one started
-// while the restore was under way, by apply say, when from came back). A
-// hub that does not answer within seconds runs nothing that could matter:
-// restart policies are "no" where watch re-allocates.
-func stillPlacedAndStill(ctx context.Context, svc *pubs.Service, pub, from string) error {
-	inv, err := inventory.Load(svc.Inventory().Path)
-	if err != nil {
-		return err
-	}
-	if p, ok := inv.Pub(pub); !ok || p.Hub != from {
-		return fmt.Errorf("the inventory no longer places pub %s on %s: someone changed it meanwhile", pub, from)
-	}
-	if from == "" {
+// notRunningOn checks that no copy of pub runs on hub (one started while
+// it was being restored elsewhere: by apply, say, when hub came back). A
+// hub that does not answer within seconds runs none that could matter:
+// pubs watch re-allocates have restart policy "no".
+func notRunningOn(ctx context.Context, svc *pubs.Service, pub, hub string) error {
+	if hub == "" {
 		return nil
 	}
-	e, err := svc.Engine(from)
+	e, err := svc.Engine(hub)
 	if err != nil {
 		return nil
 	}
@@ -401,7 +383,7 @@ func stillPlacedAndStill(ctx context.Context, svc *pubs.Service, pub, from strin
 	defer cancel()
 	c, err := e.PubContainer(cctx, pub)
 	if err == nil && (c.State == "running" || c.State == "restarting" || c.State == "paused") {
-		return fmt.Errorf("%w: the pub runs again on %s (%s), started while it was being restored here", ErrIdentityElsewhere, from, c.State)
+		return fmt.Errorf("%w: the pub runs again on %s (%s), started while it was being restored here", ErrIdentityElsewhere, hub, c.State)
 	}
 	return nil
 }
