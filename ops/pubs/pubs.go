@@ -63,6 +63,14 @@ func (s *Service) WithAudit(l *audit.Log) *Service {
 	return &v
 }
 
+// WithInventory is a view of s over inv, a later reading of the same
+// inventory file (same hubs), sharing s's engine clients like WithAudit.
+func (s *Service) WithInventory(inv *inventory.Inventory) *Service {
+	v := *s
+	v.inv = inv
+	return &v
+}
+
 // Begin starts the audit record of an action on the pub called name (on
 // its hub as the inventory places it), to be ended when the action is.
 func (s *Service) Begin(action, name string) *audit.Pending {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,18 +126,33 @@ func parseBatch(s string) (n int, percent bool, err error) {
 func applyRun(opts *ApplyOptions) error {
 	ctx := context.Background()
 	path := opts.InventoryPath()
-	unlock, err := inventory.Lock(ctx, path, inventory.LockOptions{Wait: opts.LockTimeout, Purpose: "buttctl apply"})
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	// The fleet is observed before the lock is taken: a hub that does not
+	// answer costs its whole timeout, and watch (re-allocating that hub's
+	// pubs) must not wait on it. The plan is made under the lock, from the
+	// inventory as it is then, observed again if it changed meanwhile.
 	svc, err := opts.Pubs()
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-
 	snap := opts.observe(ctx, svc)
+	unlock, err := inventory.Lock(ctx, path, inventory.LockOptions{Wait: opts.LockTimeout, Purpose: "buttctl apply"})
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	now, err := inventory.Load(path)
+	if err != nil {
+		return err
+	}
+	if was := svc.Inventory(); !reflect.DeepEqual(now, was) {
+		if !reflect.DeepEqual(now.Hubs, was.Hubs) || !reflect.DeepEqual(now.SSH, was.SSH) {
+			return fmt.Errorf("%s: its hubs changed while apply observed the fleet: run apply again", path)
+		}
+		svc = svc.WithInventory(now)
+		snap = opts.observe(ctx, svc)
+	}
+
 	plan := fleet.NewPlan(svc.Inventory(), snap, opts.planFlags.options())
 	unreachable := unreachableError(snap)
 	machine := opts.Output.IsMachine()
