@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+
+	"github.com/buttctl/buttctl/ops/engine"
 )
 
 func TestDecide(t *testing.T) {
@@ -54,8 +56,14 @@ func TestDecide(t *testing.T) {
 	if s := decide(observation{}, now, grace, 0, false); s.Phase != PhaseFailed || s.Action != "" || s.Reason != ReasonVolumeLost || s.Error == "" {
 		t.Errorf("volume lost without an identity: %+v", s)
 	}
-	if s := decide(observation{Exists: true, State: "created"}, now, grace, 0, false); s.Phase != PhaseFailed || s.Action != "" || s.Reason != "never-started" {
-		t.Errorf("never started: %+v", s)
+	fresh := observation{Exists: true, State: "created", Container: engine.Container{Created: now.Add(-5 * time.Second)}}
+	if s := decide(fresh, now, grace, 0, false); s.Phase != PhaseFailed || s.Action != "" || s.Reason != ReasonNeverStarted || s.Recheck != createdGrace-5*time.Second {
+		t.Errorf("never started, created 5s ago: %+v", s)
+	}
+	// Its creator is gone: started.
+	stale := observation{Exists: true, State: "created", Container: engine.Container{Created: now.Add(-createdGrace)}}
+	if s := decide(stale, now, grace, 0, false); s.Phase != PhaseHealing || s.Action != ActionStart || s.Reason != ReasonNeverStarted {
+		t.Errorf("never started, created %s ago: %+v", createdGrace, s)
 	}
 }
 

@@ -62,6 +62,9 @@ const (
 	ReasonOOM = "oom-killed"
 	// ReasonMissing: its container is gone (its data volume is not).
 	ReasonMissing = "missing"
+	// ReasonNeverStarted: its container was created and never started, by
+	// a creator that is gone (a buttctl killed mid-restore, say).
+	ReasonNeverStarted = "never-started"
 	// ReasonVolumeLost: its container and its data volume are gone.
 	ReasonVolumeLost = "volume-lost"
 	// ReasonStillFailing: it kept failing after being started: recreate.

@@ -150,6 +150,10 @@ func observe(ctx context.Context, eng *engine.Engine, name string) (observation,
 	return o, nil
 }
 
+// createdGrace is how long a container created but never started is left
+// to its creator.
+const createdGrace = 20 * time.Second
+
 // step is what the state of a pub calls for.
 type step struct {
 	Phase  string
@@ -185,7 +189,14 @@ func decide(o observation, now time.Time, grace time.Duration, consecutive int, 
 	case o.State == "removing":
 		return step{Phase: PhaseBusy, Reason: "removing"}
 	case o.State == "created":
-		return step{Phase: PhaseFailed, Reason: "never-started", Error: "its container was created but never started: watch keeps running what ran, and leaves this one to whoever created it; start it with 'buttctl pub start'"}
+		// Left to whoever created it (they start what they create at once,
+		// or hold a lock watch waits on); one still not started after
+		// createdGrace has lost its creator.
+		if left := o.Container.Created.Add(createdGrace).Sub(now); o.Container.Created.IsZero() || left > 0 {
+			return step{Phase: PhaseFailed, Reason: ReasonNeverStarted, Recheck: max(left, 0),
+				Error: fmt.Sprintf("its container was created but never started: watch leaves it to whoever created it for %s, then starts it; or start it with 'buttctl pub start'", createdGrace)}
+		}
+		s = step{Action: ActionStart, Reason: ReasonNeverStarted}
 	case o.State == "running" && o.Health == "unhealthy":
 		since := o.UnhealthySince
 		if since.IsZero() {
@@ -665,6 +676,11 @@ func (w *Watcher) clearStaleCopy(ctx context.Context, g *generation, p inventory
 	}
 	if err != nil {
 		return false
+	}
+	if c.State == "created" {
+		// Never started: a move or restore may be filling it (it cannot
+		// start on its own).
+		return true
 	}
 	if w.applyRunning() != "" {
 		return false
