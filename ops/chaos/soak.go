@@ -687,7 +687,9 @@ func (d *driver) stoppedPubIs(pub string) bool {
 // (a hub down at the time, say) is retried by the recovery loop, as an
 // operator would.
 func (d *driver) applyOnce(ctx context.Context, f *Fault) string {
-	code, out := d.buttctl(ctx, "apply", "--yes", "--lock-timeout", "1m", "--wait", "1m")
+	// No --wait: apply holds the inventory lock while it waits, and watch
+	// (reallocation included) waits for the lock (README: watch).
+	code, out := d.buttctl(ctx, "apply", "--yes", "--lock-timeout", "1m")
 	if code == 0 {
 		return ""
 	}
