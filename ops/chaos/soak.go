@@ -707,13 +707,9 @@ const applyRetry = 10 * time.Second
 // and, for a pub that was hit, from having restarted since at (a new
 // container when oldID is given).
 func (d *driver) pubRecovered(ctx context.Context, pub string, at time.Time, oldID string) string {
-	inv, err := inventory.Load(d.invPath)
-	if err != nil {
-		return "the inventory does not load: " + err.Error()
-	}
-	s, err := d.obs.next(ctx, at)
-	if err != nil {
-		return err.Error()
+	inv, s, problem := d.seen(ctx, at)
+	if problem != "" {
+		return problem
 	}
 	if problem := s.pubProblem(inv, pub); problem != "" {
 		return problem
@@ -756,12 +752,8 @@ func (d *driver) isRecovered(f *Fault) bool {
 
 // pubsBack reports whether every pub f's hub had runs as the inventory wants.
 func (d *driver) pubsBack(ctx context.Context, f *Fault) bool {
-	inv, err := inventory.Load(d.invPath)
-	if err != nil {
-		return false
-	}
-	s, err := d.obs.next(ctx, time.Now())
-	if err != nil {
+	inv, s, problem := d.seen(ctx, time.Now())
+	if problem != "" {
 		return false
 	}
 	for _, pub := range f.Pubs {
@@ -772,19 +764,28 @@ func (d *driver) pubsBack(ctx context.Context, f *Fault) bool {
 	return true
 }
 
+// seen is the inventory now and the first snapshot of the fleet taken
+// after at; problem says why there is none.
+func (d *driver) seen(ctx context.Context, at time.Time) (inv *inventory.Inventory, s *snapshot, problem string) {
+	inv, err := inventory.Load(d.invPath)
+	if err != nil {
+		return nil, nil, "the inventory does not load: " + err.Error()
+	}
+	if s, err = d.obs.next(ctx, at); err != nil {
+		return nil, nil, err.Error()
+	}
+	return inv, s, ""
+}
+
 // hubRecovered: the hub answers over SSH, and every pub it had runs,
 // healthy, where the inventory now places it.
 func (d *driver) hubRecovered(ctx context.Context, f *Fault, at time.Time) string {
 	if err := d.hubs[f.Target].SSHUp(ctx); err != nil {
 		return f.Target + " does not answer over SSH: " + err.Error()
 	}
-	inv, err := inventory.Load(d.invPath)
-	if err != nil {
-		return "the inventory does not load: " + err.Error()
-	}
-	s, err := d.obs.next(ctx, at)
-	if err != nil {
-		return err.Error()
+	inv, s, problem := d.seen(ctx, at)
+	if problem != "" {
+		return problem
 	}
 	moved := 0
 	for _, pub := range f.Pubs {

@@ -223,26 +223,36 @@ func TestRestoreFromStoreRecreatesALostPub(t *testing.T) {
 	}
 }
 
-// A pub recreated from the store on a hub that still has its own stopped
-// copy (left by an earlier reallocation) keeps that copy's volume and data:
-// the identity there is the one being restored.
-func TestRestoreFromStoreReusesThePubsOwnStaleCopy(t *testing.T) {
+// keptPubOnHub1 creates a pub named prefix-… on hub-1 of the shared world
+// and keeps its identity in the fleet's store.
+func keptPubOnHub1(t *testing.T, prefix string) (f *worldFleet, pub, id string) {
+	t.Helper()
 	w := testworld.ForTest(t, 2)
 	port, err := w.AllocPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := testworld.UniqueName("back")
-	f := newWorldFleet(t, w, testworld.Pub{Name: pub, Hub: "hub-1", Port: port})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	pub = testworld.UniqueName(prefix)
+	f = newWorldFleet(t, w, testworld.Pub{Name: pub, Hub: "hub-1", Port: port})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := f.svc.Create(ctx, pub); err != nil {
 		t.Fatal(err)
 	}
-	id := f.whoamiOn("hub-1", pub)
+	id = f.whoamiOn("hub-1", pub)
 	if _, err := identity.Keep(ctx, f.svc, f.store, pub); err != nil {
 		t.Fatal(err)
 	}
+	return f, pub, id
+}
+
+// A pub recreated from the store on a hub that still has its own stopped
+// copy (left by an earlier reallocation) keeps that copy's volume and data:
+// the identity there is the one being restored.
+func TestRestoreFromStoreReusesThePubsOwnStaleCopy(t *testing.T) {
+	f, pub, id := keptPubOnHub1(t, "back")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	res, err := f.w.Hub("hub-1").ExecIn(ctx, pubspec.ContainerName(pub), "sbot", "invite.create", "1")
 	if err != nil || res.ExitCode != 0 {
 		t.Fatalf("invite.create: %+v %v", res, err)
@@ -279,23 +289,10 @@ func TestRestoreFromStoreReusesThePubsOwnStaleCopy(t *testing.T) {
 // to start (the hub came back, and apply started it), the restore stands
 // back and removes what it made.
 func TestRestoreStandsBackWhenTheOldCopyRunsAgain(t *testing.T) {
-	w := testworld.ForTest(t, 2)
-	port, err := w.AllocPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := testworld.UniqueName("again")
-	f := newWorldFleet(t, w, testworld.Pub{Name: pub, Hub: "hub-1", Port: port})
+	f, pub, id := keptPubOnHub1(t, "again")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if _, err := f.svc.Create(ctx, pub); err != nil {
-		t.Fatal(err)
-	}
-	id := f.whoamiOn("hub-1", pub)
-	if _, err := identity.Keep(ctx, f.svc, f.store, pub); err != nil {
-		t.Fatal(err)
-	}
-	_, err = identity.RestoreFromStore(ctx, f.svc, f.store, pub, identity.RestoreOptions{To: "hub-2", AssumeDown: []string{"hub-1"}})
+	_, err := identity.RestoreFromStore(ctx, f.svc, f.store, pub, identity.RestoreOptions{To: "hub-2", AssumeDown: []string{"hub-1"}})
 	if !errors.Is(err, identity.ErrIdentityElsewhere) || !strings.Contains(err.Error(), "runs again on hub-1") {
 		t.Fatalf("restore while the old copy runs: %v", err)
 	}
