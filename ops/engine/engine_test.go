@@ -23,6 +23,7 @@ import (
 
 	"github.com/buttctl/buttctl/ops/engine"
 	"github.com/buttctl/buttctl/ops/pubs/pubstest"
+	"github.com/buttctl/buttctl/ops/testworld"
 )
 
 const socket = "/var/run/docker.sock"
@@ -552,5 +553,48 @@ func TestEngineTooOld(t *testing.T) {
 	_, err = e.Containers(context.Background())
 	if err == nil || !strings.HasPrefix(err.Error(), "ancient: the Docker engine at "+sock+" is too old: ") || !strings.HasSuffix(err.Error(), "(buttctl needs API 1.40 or later, Docker 19.03+)") || !engine.IsUnreachable(err) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A creator killed between making its network and removing its duplicate
+// left two of one name, which an engine before API 1.44 allows (the test
+// world's hubs run Debian's Docker 20.10): the next EnsureNetwork keeps the
+// oldest and removes the other, so container starts by name work again.
+func TestEnsureNetworkRemovesADuplicateLeftBehind(t *testing.T) {
+	h := testworld.ForTest(t, 1).Hubs[0]
+	api, err := h.DockerClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	ctx := context.Background()
+	name := uniq("buttctl-test-dup")
+	var ids []string
+	for range 2 {
+		res, err := api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: map[string]string{engine.LabelManaged: "true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.ID)
+		t.Cleanup(func() { _, _ = api.NetworkRemove(ctx, res.ID, client.NetworkRemoveOptions{}) })
+	}
+	sock := strings.TrimPrefix(h.DockerHost(), "unix://")
+	e, err := engine.New(h.Name, sock, func(ctx context.Context) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	kept, err := e.EnsureNetwork(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := api.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("name", name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 1 || res.Items[0].ID != kept || (kept != ids[0] && kept != ids[1]) {
+		t.Errorf("after EnsureNetwork: %d networks named %s, kept %s (made %v)", len(res.Items), name, kept, ids)
 	}
 }

@@ -23,8 +23,17 @@ func (e *Engine) EnsureNetwork(ctx context.Context, name string) (string, error)
 		return "", err
 	}
 	ids, err := e.networksNamed(ctx, name)
-	if err != nil || len(ids) > 0 {
-		return first(ids), err
+	if err != nil {
+		return "", err
+	}
+	if len(ids) > 0 {
+		// Two of one name (a creator killed before it removed its own) make
+		// every container start on the name fail as ambiguous: the oldest
+		// is kept, the others go (unless in use).
+		for _, id := range ids[1:] {
+			_, _ = e.api.NetworkRemove(ctx, id, client.NetworkRemoveOptions{})
+		}
+		return ids[0], nil
 	}
 	res, err := e.api.NetworkCreate(ctx, name, client.NetworkCreateOptions{
 		Driver: "bridge",
