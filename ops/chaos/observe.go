@@ -14,9 +14,9 @@ import (
 
 // copyOf is one container of a pub on one hub, as the hub's engine lists it.
 type copyOf struct {
-	Hub, Pub, ID string
-	Running      bool
-	Healthy      bool
+	Hub, Pub string
+	Running  bool
+	Healthy  bool
 }
 
 // snapshot is what every hub's engine said at one moment (behind buttctl's
@@ -115,7 +115,7 @@ func (o *observer) take(ctx context.Context) {
 			}
 			s.Answered[name] = true
 			for _, c := range res.Items {
-				s.Copies = append(s.Copies, copyOf{Hub: name, Pub: c.Labels[engine.LabelPub], ID: c.ID,
+				s.Copies = append(s.Copies, copyOf{Hub: name, Pub: c.Labels[engine.LabelPub],
 					Running: c.State == "running", Healthy: c.State == "running" && strings.Contains(c.Status, "(healthy)")})
 			}
 		})

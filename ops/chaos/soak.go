@@ -186,10 +186,13 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	d.obs = newObserver(d.apis)
 	go d.obs.run(runCtx)
 
-	if err := d.setUp(ctx); err != nil {
+	err = d.setUp(ctx)
+	if d.watch != nil {
+		defer d.watch.stop() // also when setUp failed after starting it
+	}
+	if err != nil {
 		return nil, err
 	}
-	defer d.watch.stop()
 	go d.watch.supervise(runCtx)
 
 	d.soak(ctx)
