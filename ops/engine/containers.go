@@ -46,7 +46,11 @@ func (e *Engine) Create(ctx context.Context, name string, cfg *container.Config,
 	if err := e.ready(ctx); err != nil {
 		return Container{}, err
 	}
-	res, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host})
+	networking, err := e.pinNetwork(ctx, host)
+	if err != nil {
+		return Container{}, err
+	}
+	res, err := e.api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: host, NetworkingConfig: networking})
 	if err != nil {
 		return Container{}, e.fail(err, "create container "+name)
 	}

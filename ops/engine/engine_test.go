@@ -598,3 +598,65 @@ func TestEnsureNetworkRemovesADuplicateLeftBehind(t *testing.T) {
 		t.Errorf("after EnsureNetwork: %d networks named %s, kept %s (made %v)", len(res.Items), name, kept, ids)
 	}
 }
+
+// Two buttctl processes creating pubs on one hub at once can each make the
+// network (an engine before API 1.44 allows two of one name) before one
+// removes its own: a container created meanwhile must still start, on the
+// network every creator keeps (the oldest), not fail as "ambiguous".
+func TestCreateJoinsTheOldestNetworkOfItsName(t *testing.T) {
+	h := testworld.ForTest(t, 1).Hubs[0]
+	api, err := h.DockerClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	ctx := context.Background()
+	name := uniq("buttctl-test-dup")
+	var ids []string
+	for range 2 {
+		res, err := api.NetworkCreate(ctx, name, client.NetworkCreateOptions{Driver: "bridge", Labels: map[string]string{engine.LabelManaged: "true"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.ID)
+		t.Cleanup(func() { _, _ = api.NetworkRemove(ctx, res.ID, client.NetworkRemoveOptions{}) })
+	}
+	list, err := api.NetworkList(ctx, client.NetworkListOptions{Filters: client.Filters{}.Add("name", name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 2 {
+		t.Fatalf("the hub's engine kept %d networks named %s, want 2 (a duplicate is what this test is about)", len(list.Items), name)
+	}
+	oldest := list.Items[0]
+	for _, n := range list.Items[1:] {
+		if n.Created.Before(oldest.Created) || (n.Created.Equal(oldest.Created) && n.ID < oldest.ID) {
+			oldest = n
+		}
+	}
+	sock := strings.TrimPrefix(h.DockerHost(), "unix://")
+	e, err := engine.New(h.Name, sock, func(ctx context.Context) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	pub := uniq("dupnet")
+	c, err := e.Create(ctx, "buttctl-pub-"+pub, &container.Config{Image: testworld.PubImage, Labels: managedLabels(pub)},
+		&container.HostConfig{NetworkMode: container.NetworkMode(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pubstest.Remove(api, c.ID, "") })
+	if err := e.Start(ctx, c); err != nil {
+		t.Fatalf("start with two networks named %s: %v", name, err)
+	}
+	insp, err := api.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := insp.Container.NetworkSettings.Networks[name]; got == nil || got.NetworkID != oldest.ID {
+		t.Errorf("the container joined %+v, want the oldest network %s", got, oldest.ID)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
 
@@ -91,4 +93,24 @@ func first(ids []string) string {
 		return ""
 	}
 	return ids[0]
+}
+
+// pinNetwork names, for a container joining a user-defined network by name,
+// the network it joins by id: the oldest of that name, the one EnsureNetwork
+// keeps. A container that knows only the name fails to start as "ambiguous"
+// while a racing creator's duplicate exists (engines before API 1.44 allow
+// two of one name: two buttctl processes creating pubs on one hub at once).
+func (e *Engine) pinNetwork(ctx context.Context, host *container.HostConfig) (*network.NetworkingConfig, error) {
+	if host == nil || !host.NetworkMode.IsUserDefined() {
+		return nil, nil
+	}
+	name := host.NetworkMode.NetworkName()
+	ids, err := e.networksNamed(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, &Error{Hub: e.hub, Err: fmt.Errorf("network %s does not exist", name)}
+	}
+	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{name: {NetworkID: ids[0]}}}, nil
 }
